@@ -1,0 +1,139 @@
+# flowd — network flow observer. `make` builds build/flowd and build/flowctl.
+#
+#   make           build everything (installs missing Debian packages first)
+#   make deps      install the Debian packages the build, tests and demo need
+#   make test      run every test; last line: "N passed, N failed"
+#   make demo      live demo in private network namespaces
+#   make fuzz      libFuzzer targets (ASan+UBSan), FUZZ_SECONDS each
+#   make bench     benchmarks (not tests): BPF ns/packet, replay throughput
+
+BUILD    ?= build
+CC       := gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+FUZZ_SECONDS ?= 30
+
+# Everything a fresh Debian 12 machine needs to build, test and demo.
+DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool xdp-tools \
+	libpcap-dev node-llhttp libnghttp2-dev libnetfilter-conntrack-dev libjansson-dev \
+	libyaml-dev librdkafka-dev libclang-rt-14-dev libelf-dev zlib1g-dev \
+	iproute2 iputils-ping ethtool nftables conntrack procps psmisc \
+	nginx nghttp2-server nghttp2-client dnsmasq-base bind9-dnsutils curl kcat wrk \
+	tcpdump tshark python3 python3-scapy python3-grpcio python3-kafka
+
+CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Iinclude -Ilib -Il7 -I$(BUILD) -I/usr/share/include/llhttp -MMD -MP
+LDLIBS   := -lbpf -lxdp -lelf -lz -lpcap -ljansson -lnghttp2 \
+	-lnetfilter_conntrack -lnfnetlink -lyaml -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Iinclude -I/usr/include/x86_64-linux-gnu
+
+# Sources are discovered: adding a file to a folder adds it to the build.
+BPF_SRCS    := $(wildcard xdp/*.bpf.c tc/*.bpf.c tests/bpf/*.bpf.c)
+BPF_OBJS    := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS       := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.skel.h)
+LIB_SRCS    := $(wildcard lib/*.c l7/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LLHTTP_DIR  := /usr/share/llhttp
+LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
+FLOWD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard flowd/*.c))
+CLI_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+# tests/unit/test_*.c and tests/bpf/test_*.c are test programs; other .c
+# files there are support code linked into each of them.
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_SUPPORT:= $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
+BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+BENCH_BINS  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+
+.PHONY: all deps test fuzz bench demo clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/flowd $(BUILD)/flowctl
+
+# Installs only what is missing, so it is cheap to run every time.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install packages" >&2; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# --- BPF -------------------------------------------------------------------
+$(BUILD)/%.bpf.o: %.bpf.c $(wildcard include/*.h) | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+# --- user space ----------------------------------------------------------------
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -fPIC -w -I/usr/share/include/llhttp -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | deps $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libflowd.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/flowd: $(FLOWD_OBJS) $(BUILD)/libflowd.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/flowctl: $(CLI_OBJS) $(BUILD)/libflowd.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT) $(BUILD)/libflowd.a
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(BUILD)/libflowd.a
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libflowd.a
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# --- entry points ----------------------------------------------------------------
+test: all $(UNIT_BINS) $(BPFT_BINS)
+	@tests/run.sh
+
+demo: all
+	@tests/demo.sh
+
+bench: all $(BENCH_BINS)
+	@tests/bench/run.sh
+
+# Fuzz targets: everything rebuilt with clang, ASan and UBSan.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-Iinclude -Ilib -Il7 -I$(BUILD) -I/usr/share/include/llhttp
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz-obj/%.o) $(LLHTTP_OBJS:$(BUILD)/obj/%=$(BUILD)/fuzz-obj/%)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz-obj/llhttp/%.o: $(LLHTTP_DIR)/%.c | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+
+$(BUILD)/fuzz-obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra -Werror -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The packet-to-events pipeline shared by `flowctl replay` (packets from
+ * libpcap) and flowd (packets from the TC payload ring): only the packet
+ * source differs, so the same traffic gives the same events.
+ *
+ *   packet -> pkt_parse (include/pkt_parse.h) -> flow table -> per-direction
+ *   TCP reassembly -> protocol detection -> l7 parser -> events -> sink
+ *
+ * Single-threaded; the caller drives time with the packet timestamps (replay:
+ * capture time; live: receive time) and pipeline_tick().
+ */
+#ifndef FLOWD_PIPELINE_H
+#define FLOWD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow_event.h"
+#include "pkt_parse.h"
+
+struct pipeline;
+
+struct pipeline_config {
+	const char *node_name;            /* event node_name */
+	bool emit_l34;                    /* emit L3/L4 flow events from the pipeline's own
+	                                   * flow table (replay); flowd takes them from BPF */
+	uint64_t idle_timeout_ns;         /* flow ends after this much silence */
+	uint64_t active_timeout_ns;       /* long flows get an "update" event this often */
+	size_t max_flows;                 /* flow table bound; beyond: counted, not tracked */
+	size_t max_conn_buffer;           /* out-of-order bytes held per direction */
+	size_t max_total_buffer;          /* all connections together */
+	size_t dns_cache_size;            /* IP -> name entries */
+	const char *const *redact_headers;
+	size_t n_redact_headers;
+	uint64_t uuid_seed;               /* event uuids derive from seed + sequence:
+	                                   * replay output is deterministic */
+};
+
+void pipeline_config_defaults(struct pipeline_config *cfg);
+
+/* Receives every event in order; takes ownership of ev (flow_event_free). */
+typedef void (*pipeline_sink_fn)(void *user, struct flow_event *ev);
+
+struct pipeline *pipeline_new(const struct pipeline_config *cfg,
+                              pipeline_sink_fn sink, void *user);
+void pipeline_free(struct pipeline *p);
+
+/* One frame. frame/caplen: captured bytes starting at the L3 or L2 header
+ * already parsed into *pi (by pkt_parse_eth / pkt_parse_l3); wire_len: the
+ * original length (for byte counters). ifindex/ifname/direction: where it
+ * was seen (0/NULL/INGRESS in replay). Returns 0, or -1 on OOM (counted). */
+int pipeline_packet(struct pipeline *p, uint64_t ts_ns, const struct pkt_info *pi,
+                    const uint8_t *frame, uint32_t caplen, uint32_t wire_len,
+                    uint32_t ifindex, const char *ifname, uint8_t direction);
+
+/* Advance time without a packet: timeouts fire. */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+
+/* End of input: close every connection (parsers flush), end every flow. */
+void pipeline_flush(struct pipeline *p, uint64_t now_ns);
+
+/* Counters by name, in a stable order; for `flowctl status`, replay
+ * --stats and the README. Returns the number of entries. */
+struct pipeline_counter { const char *name; uint64_t value; };
+size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out, size_t max);
+
+#endif /* FLOWD_PIPELINE_H */
