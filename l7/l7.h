@@ -87,8 +87,9 @@ struct l7_parser_ops {
 	              uint64_t ts_ns);
 };
 
-/* Registered parsers (l7/registry.c). */
-extern const struct l7_parser_ops l7_http1_ops, l7_http2_ops, l7_dns_ops, l7_kafka_ops;
+/* Registered parsers (l7/registry.c): each parser file defines its ops as
+ * l7_http1_ops, l7_http2_ops, l7_dns_ops, l7_kafka_ops. NULL when a parser
+ * is not linked in. */
 const struct l7_parser_ops *l7_parser_by_proto(enum l7_proto proto);
 
 /* --- services for parsers ------------------------------------------------

@@ -184,7 +184,7 @@ struct fe_lost_event {
 enum fe_record_kind { FE_REC_FLOW = 1, FE_REC_LOST = 2 };
 struct fe_record {
 	enum fe_record_kind kind;
-	struct flow_event flow;           /* FE_REC_FLOW; node_name/time of the wrapper come from it */
+	const struct flow_event *flow;    /* FE_REC_FLOW; the wrapper's node_name/time come from it */
 	struct fe_lost_event lost;        /* FE_REC_LOST */
 	const char *node_name;            /* wrapper node_name for lost events */
 	uint64_t time_ns;                 /* wrapper time for lost events */

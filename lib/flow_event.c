@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Event lifecycle and the per-event arena. */
+#include "flow_event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunked bump allocator: an event's strings live and die together, so a
+ * JSON line costs a handful of mallocs, not one per field. */
+struct fe_chunk {
+	struct fe_chunk *next;
+	size_t used, size;
+	_Alignas(16) unsigned char mem[];
+};
+
+struct fe_arena {
+	struct fe_chunk *head;
+};
+
+#define FE_CHUNK_MIN 1024
+
+void *fe_alloc(struct flow_event *ev, size_t size)
+{
+	struct fe_arena *a = ev->arena;
+	size = (size + 15) & ~(size_t)15;
+	struct fe_chunk *c = a->head;
+	if (!c || c->size - c->used < size) {
+		size_t csize = size > FE_CHUNK_MIN ? size : FE_CHUNK_MIN;
+		c = malloc(sizeof(*c) + csize);
+		if (!c)
+			return NULL;
+		c->size = csize;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+	}
+	void *p = c->mem + c->used;
+	c->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+const char *fe_strndup(struct flow_event *ev, const char *s, size_t n)
+{
+	char *p = fe_alloc(ev, n + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+const char *fe_strdup(struct flow_event *ev, const char *s)
+{
+	return s ? fe_strndup(ev, s, strlen(s)) : NULL;
+}
+
+const char *fe_printf(struct flow_event *ev, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	char *p = fe_alloc(ev, (size_t)n + 1);
+	if (!p)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+struct flow_event *flow_event_new(void)
+{
+	struct flow_event *ev = calloc(1, sizeof(*ev) + sizeof(struct fe_arena));
+	if (!ev)
+		return NULL;
+	ev->arena = (struct fe_arena *)(ev + 1);
+	ev->is_reply = -1;
+	return ev;
+}
+
+void flow_event_free(struct flow_event *ev)
+{
+	if (!ev)
+		return;
+	struct fe_chunk *c = ev->arena->head;
+	while (c) {
+		struct fe_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(ev);
+}
+
+void fe_buf_free(struct fe_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
