@@ -171,6 +171,25 @@ struct flow_event {
 	size_t n_egress_allowed_by, n_ingress_allowed_by, n_egress_denied_by, n_ingress_denied_by;
 	struct fe_flow_stats stats;       /* extension, after Summary and policies */
 	struct fe_l7_info l7_info;        /* extension */
+
+	/* Hubble fields flowd does not fill itself; kept so that Hubble's own
+	 * output (`flowctl observe --input-file`) decodes, filters, prints and
+	 * re-encodes unchanged. All zero/NULL = absent. */
+	const char *emitter_name, *emitter_version;  /* `emitter` */
+	uint32_t auth_type;               /* AuthType enum value */
+	const char **node_labels;
+	size_t n_node_labels;
+	const char *file_name;            /* `file` {name, line}: BPF source of a drop */
+	uint32_t file_line;
+	uint64_t ip_trace_id;             /* `ip_trace_id.trace_id`; 0 = absent */
+	uint32_t ip_option_type;          /* `ip_trace_id.ip_option_type` */
+	uint32_t debug_capture_point;     /* DebugCapturePoint enum value */
+	uint32_t proxy_port;
+	const char *trace_parent_id;      /* `trace_context.parent.trace_id` */
+	uint32_t sock_xlate_point;        /* SocketTranslationPoint enum value */
+	uint64_t socket_cookie, cgroup_id;
+	const char **policy_log;
+	size_t n_policy_log;
 };
 
 struct fe_lost_event {
