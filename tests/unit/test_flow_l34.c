@@ -84,6 +84,23 @@ static void test_tcp_start_end(void)
 	CHECK_U64("tcp start: stats bytes", ev->stats.bytes, 420);
 	CHECK_U64("tcp start: stats first_seen", ev->stats.first_seen_ns, T0 + 1000);
 	CHECK_U64("tcp start: stats last_seen", ev->stats.last_seen_ns, T0 + 9000);
+	struct fe_record jr = { .kind = FE_REC_FLOW, .flow = ev };
+	struct fe_buf jb = { 0 };
+	CHECK("tcp start: encodes", fe_record_to_json(&jr, &jb) == 0);
+	CHECK_STR("tcp start: JSON line", jb.data,
+	          "{\"flow\":{\"time\":\"2023-11-14T22:13:20.000001Z\","
+	          "\"uuid\":\"0598f6e1-4542-494c-a061-711065e865dd\",\"verdict\":\"FORWARDED\","
+	          "\"ethernet\":{\"source\":\"02:00:00:00:00:01\",\"destination\":\"aa:bb:cc:dd:ee:ff\"},"
+	          "\"IP\":{\"source\":\"198.18.0.1\",\"destination\":\"198.18.0.2\",\"ipVersion\":\"IPv4\"},"
+	          "\"l4\":{\"TCP\":{\"source_port\":40000,\"destination_port\":80,\"flags\":{\"SYN\":true}}},"
+	          "\"source\":{},\"destination\":{},\"Type\":\"L3_L4\",\"node_name\":\"node1\","
+	          "\"event_type\":{\"type\":4,\"sub_type\":10},\"traffic_direction\":\"INGRESS\","
+	          "\"trace_observation_point\":\"FROM_NETWORK\",\"is_reply\":false,"
+	          "\"interface\":{\"index\":7,\"name\":\"veth0\"},\"Summary\":\"TCP Flags: SYN\","
+	          "\"flow_stats\":{\"event\":\"start\",\"packets\":5,\"bytes\":420,"
+	          "\"first_seen\":\"2023-11-14T22:13:20.000001Z\",\"last_seen\":\"2023-11-14T22:13:20.000009Z\"}},"
+	          "\"node_name\":\"node1\",\"time\":\"2023-11-14T22:13:20.000001Z\"}\n");
+	fe_buf_free(&jb);
 	flow_event_free(ev);
 
 	ev = flow_event_new();
