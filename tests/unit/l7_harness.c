@@ -50,8 +50,14 @@ static int h_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
 static void h_dns_cache_add(struct l7_ctx *ctx, const char *ip, const char *name,
                             uint32_t ttl_s, uint64_t ts_ns)
 {
-	(void)ip; (void)name; (void)ttl_s; (void)ts_ns;
-	harness_of(ctx)->n_dns_cache_adds++;
+	(void)ts_ns;
+	struct l7_harness *h = harness_of(ctx);
+	if (h->n_dns_cache_adds < L7H_MAX_COUNTERS) {
+		snprintf(h->dns_cache[h->n_dns_cache_adds].ip, sizeof(h->dns_cache[0].ip), "%s", ip);
+		snprintf(h->dns_cache[h->n_dns_cache_adds].name, sizeof(h->dns_cache[0].name), "%s", name);
+		h->dns_cache[h->n_dns_cache_adds].ttl = ttl_s;
+	}
+	h->n_dns_cache_adds++;
 }
 
 static void h_count(struct l7_ctx *ctx, const char *name, uint64_t n)

@@ -22,6 +22,7 @@ struct l7_harness {
 	struct { uint8_t id[16]; char name[256]; } topics[L7H_MAX_TOPICS];
 	size_t n_topics;
 	size_t n_dns_cache_adds;
+	struct { char ip[64]; char name[256]; uint32_t ttl; } dns_cache[L7H_MAX_COUNTERS];   /* first adds */
 	enum l7_proto switched_to;     /* set by l7_switch_protocol */
 };
 
