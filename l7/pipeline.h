@@ -31,7 +31,11 @@ struct pipeline_config {
 	size_t max_flows;                 /* flow table bound; beyond: counted, not tracked */
 	size_t max_conn_buffer;           /* out-of-order bytes held per direction */
 	size_t max_total_buffer;          /* all connections together */
-	size_t dns_cache_size;            /* IP -> name entries */
+	size_t dns_cache_size;            /* IP -> name entries (0: no names) */
+	uint32_t dns_min_ttl_s;           /* names live at least this long (like
+	                                   * Cilium's tofqdns-min-ttl) */
+	size_t max_header_bytes;          /* per L7 message (struct l7_config) */
+	size_t max_pending;               /* unanswered requests per connection */
 	const char *const *redact_headers;
 	size_t n_redact_headers;
 	uint64_t uuid_seed;               /* event uuids derive from seed + sequence:
@@ -54,6 +58,10 @@ void pipeline_free(struct pipeline *p);
 int pipeline_packet(struct pipeline *p, uint64_t ts_ns, const struct pkt_info *pi,
                     const uint8_t *frame, uint32_t caplen, uint32_t wire_len,
                     uint32_t ifindex, const char *ifname, uint8_t direction);
+
+/* A frame pkt_parse rejected (status >= PKT_ERR_FIRST) or that is not IP:
+ * counted per reason, no flow. */
+void pipeline_parse_error(struct pipeline *p, int status);
 
 /* Advance time without a packet: timeouts fire. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
