@@ -149,7 +149,6 @@ struct conn {
 	uint32_t det_bytes;      /* undetected bytes seen */
 	uint32_t udp_probes;
 	struct pending_switch *sw;
-	int in_parser;           /* nesting depth of parser calls */
 
 	uint32_t ifindex;        /* where the last packet was seen */
 	const char *ifname;
@@ -225,6 +224,7 @@ struct pipeline {
 	struct frag_slot frags[FRAG_SLOTS];
 
 	struct pl_counters c;
+	char error_names[PKT_STATUS_MAX][48];   /* "packets.error.<pkt_status_name>" */
 };
 
 void pipeline_config_defaults(struct pipeline_config *cfg)
@@ -554,9 +554,7 @@ static void apply_switch(struct conn *c, uint64_t ts)
 			c->p->c.parser_oom++;
 			c->l7 = L7S_OFF;
 		} else if (sw->rest_len) {
-			c->in_parser++;
 			c->ops->data(c->pstate, &c->ctx, sw->dir, sw->rest, sw->rest_len, ts);
-			c->in_parser--;
 		}
 		free(sw->rest);
 		free(sw);
@@ -567,9 +565,7 @@ static void call_data(struct conn *c, int side, const uint8_t *d, size_t n, uint
 {
 	if (c->l7 != L7S_ATTACHED || !c->pstate || !n)
 		return;
-	c->in_parser++;
 	c->ops->data(c->pstate, &c->ctx, dir_of_side(c, side), d, n, ts);
-	c->in_parser--;
 	if (c->sw)
 		apply_switch(c, ts);
 }
@@ -578,9 +574,7 @@ static void call_gap(struct conn *c, int side, uint64_t len, uint64_t ts)
 {
 	if (c->l7 != L7S_ATTACHED || !c->pstate || !len)
 		return;
-	c->in_parser++;
 	c->ops->gap(c->pstate, &c->ctx, dir_of_side(c, side), len, ts);
-	c->in_parser--;
 	if (c->sw)
 		apply_switch(c, ts);
 }
@@ -592,9 +586,7 @@ static void call_close(struct conn *c, int side, uint64_t ts)
 	c->fin_closed[side] = true;
 	if (c->l7 != L7S_ATTACHED || !c->pstate)
 		return;
-	c->in_parser++;
 	c->ops->close(c->pstate, &c->ctx, dir_of_side(c, side), ts);
-	c->in_parser--;
 	if (c->sw)
 		apply_switch(c, ts);
 }
@@ -1376,8 +1368,21 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 	tcp_reasm_pool_init(&p->pool, cfg->max_total_buffer, cfg->max_conn_buffer);
 	if (!(p->dns = dns_cache_new(cfg->dns_cache_size, cfg->dns_min_ttl_s)))
 		goto fail;
-	for (int pr = L7_PROTO_NONE + 1; pr < L7_PROTO_MAX; pr++)
-		p->parsers[pr] = l7_parser_by_proto((enum l7_proto)pr);
+	if (cfg->parsers) {
+		for (size_t i = 0; i < cfg->n_parsers; i++) {
+			const struct l7_parser_ops *ops = cfg->parsers[i];
+			if (ops && ops->proto > L7_PROTO_NONE && ops->proto < L7_PROTO_MAX)
+				p->parsers[ops->proto] = ops;
+		}
+	} else {
+		for (int pr = L7_PROTO_NONE + 1; pr < L7_PROTO_MAX; pr++)
+			p->parsers[pr] = l7_parser_by_proto((enum l7_proto)pr);
+	}
+	p->cfg.parsers = NULL;
+	p->cfg.n_parsers = 0;
+	for (int i = 0; i < PKT_STATUS_MAX; i++)
+		snprintf(p->error_names[i], sizeof(p->error_names[i]), "packets.error.%s",
+		         pkt_status_name(i));
 	return p;
 fail:
 	pipeline_free(p);
@@ -1422,23 +1427,6 @@ void pipeline_free(struct pipeline *p)
 /* ---------------------------------------------------------------------------
  * Counters */
 
-static const char *const parse_error_names[PKT_STATUS_MAX] = {
-	[PKT_ERR_ETH_TRUNC] = "packets.error.eth_truncated",
-	[PKT_ERR_VLAN_TRUNC] = "packets.error.vlan_truncated",
-	[PKT_ERR_VLAN_TOO_MANY] = "packets.error.vlan_too_many",
-	[PKT_ERR_IPV4_TRUNC] = "packets.error.ipv4_truncated",
-	[PKT_ERR_IPV4_BAD_IHL] = "packets.error.ipv4_bad_ihl",
-	[PKT_ERR_IPV4_BAD_LEN] = "packets.error.ipv4_bad_length",
-	[PKT_ERR_IPV6_TRUNC] = "packets.error.ipv6_truncated",
-	[PKT_ERR_IPV6_EXT_TRUNC] = "packets.error.ipv6_ext_truncated",
-	[PKT_ERR_IPV6_EXT_TOO_MANY] = "packets.error.ipv6_ext_too_many",
-	[PKT_ERR_TCP_TRUNC] = "packets.error.tcp_truncated",
-	[PKT_ERR_TCP_BAD_DOFF] = "packets.error.tcp_bad_doff",
-	[PKT_ERR_UDP_TRUNC] = "packets.error.udp_truncated",
-	[PKT_ERR_SCTP_TRUNC] = "packets.error.sctp_truncated",
-	[PKT_ERR_ICMP_TRUNC] = "packets.error.icmp_truncated",
-	[PKT_ERR_BAD_VERSION] = "packets.error.bad_ip_version",
-};
 
 static const char *const proto_names[L7_PROTO_MAX] = {
 	[L7_PROTO_HTTP1] = "l7.detected.http",
@@ -1467,7 +1455,7 @@ size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out,
 	PUT("packets.l4_unknown", c->l4_unknown);
 	PUT("packets.errors", c->parse_errors);
 	for (int i = PKT_ERR_FIRST; i < PKT_STATUS_MAX; i++)
-		PUT(parse_error_names[i] ? parse_error_names[i] : "packets.error.other", c->parse_error[i]);
+		PUT(p->error_names[i], c->parse_error[i]);
 	PUT("packets.untracked_table_full", c->table_full);
 	PUT("packets.fragment_unattributed", c->frag_unattributed);
 	PUT("packets.clock_backwards", c->clock_backwards);

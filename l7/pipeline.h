@@ -21,6 +21,7 @@
 #include "pkt_parse.h"
 
 struct pipeline;
+struct l7_parser_ops;
 
 struct pipeline_config {
 	const char *node_name;            /* event node_name */
@@ -40,6 +41,10 @@ struct pipeline_config {
 	size_t n_redact_headers;
 	uint64_t uuid_seed;               /* event uuids derive from seed + sequence:
 	                                   * replay output is deterministic */
+	/* Parsers to detect (tests, fuzzing; one per enum l7_proto); NULL: every
+	 * parser linked in (l7_parser_by_proto). */
+	const struct l7_parser_ops *const *parsers;
+	size_t n_parsers;
 };
 
 void pipeline_config_defaults(struct pipeline_config *cfg);

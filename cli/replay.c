@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flowctl replay: run flowd's pipeline (l7/pipeline.h) on a capture file.
+ * Only the packet source differs from the live daemon: libpcap offline
+ * reading instead of the TC payload ring, capture time instead of clock
+ * time. Unprivileged.
+ */
+#include "cli.h"
+
+#include "flow_event.h"
+#include "flow_json.h"
+#include "pipeline.h"
+#include "pkt_parse.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char replay_help[] =
+"NAME\n"
+"    flowctl replay - run the flowd pipeline on a capture file\n"
+"\n"
+"SYNOPSIS\n"
+"    flowctl replay [OPTIONS] FILE [BPF-FILTER...]\n"
+"\n"
+"DESCRIPTION\n"
+"    Reads FILE (pcap or pcapng; \"-\" is standard input) and runs exactly the\n"
+"    pipeline the flowd daemon runs live: TCP reassembly, protocol detection by\n"
+"    content, the HTTP/1.1, HTTP/2, DNS and Kafka parsers. It writes one event\n"
+"    per line in the Hubble flow schema, in capture order, timestamped with\n"
+"    capture time: an L3/L4 event when a directional flow starts, every\n"
+"    --active-timeout while it lasts (\"update\") and when it ends after\n"
+"    --idle-timeout of capture time or at the end of the file (flow.flow_stats),\n"
+"    and an L7 event (Type \"L7\") per request and per response. The same input\n"
+"    and options always give the same bytes (event uuids derive from\n"
+"    --uuid-seed), so outputs can be compared in CI. No privileges needed.\n"
+"\n"
+"    BPF-FILTER is a libpcap filter expression (as for tcpdump); the remaining\n"
+"    arguments are joined with spaces. Frames it rejects are not seen by the\n"
+"    pipeline at all.\n"
+"\n"
+"    Link types: Ethernet, Linux cooked (SLL, SLL2), raw IP (RAW, IPV4, IPV6),\n"
+"    BSD loopback (NULL, LOOP).\n"
+"\n"
+"OPTIONS\n"
+"    -o, --output FORMAT\n"
+"        json (default) or jsonpb: one GetFlowsResponse JSON object per line,\n"
+"        exactly as `hubble observe -o json` prints it.\n"
+"    --node-name NAME\n"
+"        node_name of every event (default: none).\n"
+"    --stats\n"
+"        At the end, print the pipeline counters (what was parsed, reassembled,\n"
+"        dropped by a bound, and why) to standard error.\n"
+"    --idle-timeout DURATION\n"
+"        A directional flow ends after this much capture time without a packet\n"
+"        (default 15s; 0 = only at the end of the file). DURATION: 500ms, 15s,\n"
+"        2m, 1h; a bare number is seconds.\n"
+"    --active-timeout DURATION\n"
+"        A live flow gets an \"update\" event this often (default 60s; 0 = never).\n"
+"    --max-flows N\n"
+"        Connections tracked at once (default 262144). Packets of further\n"
+"        connections are counted (packets.untracked_table_full), not tracked.\n"
+"    --max-conn-buffer SIZE\n"
+"        Out-of-order bytes held per connection direction (default 1M). SIZE:\n"
+"        bytes, or with k, M, G (binary). Beyond it the stream skips ahead and\n"
+"        the skipped bytes are reported as a gap (tcp.buffer_limit_*).\n"
+"    --max-total-buffer SIZE\n"
+"        Out-of-order and detection bytes held by all connections (default 64M).\n"
+"    --dns-cache-size N\n"
+"        IP addresses remembered from DNS answers for source_names and\n"
+"        destination_names (default 65536; 0 = off).\n"
+"    --dns-min-ttl SECONDS\n"
+"        A name stays known at least this long after its answer, whatever its\n"
+"        TTL (default 3600, like Cilium's tofqdns-min-ttl).\n"
+"    --redact-header NAME\n"
+"        Replace the value of this HTTP header with HUBBLE_REDACTED (repeatable).\n"
+"    --max-header-bytes SIZE\n"
+"        Header bytes kept per L7 message (default 64k).\n"
+"    --uuid-seed N\n"
+"        Seed of the deterministic event uuids (default 0).\n"
+"    -h, --help\n"
+"        This text.\n"
+"\n"
+"EXIT STATUS\n"
+"    0  the whole file was read.\n"
+"    1  the file could not be opened, is not a capture, has an unsupported link\n"
+"       type, or ended in a truncated or corrupt record: the message says which,\n"
+"       and everything read before the problem has been written.\n"
+"    2  bad option, value or filter expression.\n"
+"\n"
+"EXAMPLES\n"
+"    flowctl replay capture.pcap\n"
+"    flowctl replay --stats capture.pcapng 'tcp port 80'\n"
+"    flowctl replay -o json trace.pcap | jq -c 'select(.flow.Type == \"L7\")'\n";
+
+enum out_format { OUT_JSON = 0 };
+
+struct replay {
+	const char *path;
+	pcap_t *pc;
+	int dlt;
+	struct bpf_program bpf;
+	bool have_bpf;
+	struct pipeline *pl;
+	struct fe_buf out;
+	bool write_failed;
+	uint64_t frames, frames_filtered, frames_bad_link;
+	uint64_t last_ts;
+};
+
+static void out_flush(struct replay *r)
+{
+	if (r->out.len && !r->write_failed) {
+		if (fwrite(r->out.data, 1, r->out.len, stdout) != r->out.len)
+			r->write_failed = true;
+	}
+	r->out.len = 0;
+}
+
+static void sink(void *user, struct flow_event *ev)
+{
+	struct replay *r = user;
+	struct fe_record rec = { .kind = FE_REC_FLOW, .flow = ev };
+	fe_record_to_json(&rec, &r->out);
+	flow_event_free(ev);
+	if (r->out.len >= (1u << 16))
+		out_flush(r);
+}
+
+static bool dlt_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_NULL:
+	case DLT_LOOP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint16_t ethertype_of_ip_version(const uint8_t *p, uint32_t caplen)
+{
+	if (caplen < 1)
+		return 0;
+	switch (p[0] >> 4) {
+	case 4: return 0x0800;
+	case 6: return 0x86DD;
+	default: return 0;
+	}
+}
+
+/* BSD loopback: the address family, in the capturing host's byte order
+ * (NULL) or network order (LOOP). AF_INET6 differs between systems. */
+static uint16_t ethertype_of_af(uint32_t af)
+{
+	switch (af) {
+	case 2: return 0x0800;
+	case 10: case 24: case 28: case 30: return 0x86DD;
+	default: return 0;
+	}
+}
+
+/* Parse one frame per the file's link type. *hdrlen: bytes of link-layer
+ * pseudo-header not counted as part of the frame (SLL, loopback). */
+static int parse_frame(int dlt, const uint8_t *d, uint32_t caplen, struct pkt_info *pi,
+                       uint32_t *hdrlen)
+{
+	const uint8_t *end = d + caplen;
+	uint16_t et = 0;
+	uint32_t off = 0;
+	*hdrlen = 0;
+	switch (dlt) {
+	case DLT_EN10MB:
+		return pkt_parse_eth(d, end, pi);
+	case DLT_LINUX_SLL:
+		off = 16;
+		if (caplen < off) {
+			memset(pi, 0, sizeof(*pi));
+			return PKT_ERR_ETH_TRUNC;
+		}
+		et = (uint16_t)(d[14] << 8 | d[15]);
+		break;
+	case DLT_LINUX_SLL2:
+		off = 20;
+		if (caplen < off) {
+			memset(pi, 0, sizeof(*pi));
+			return PKT_ERR_ETH_TRUNC;
+		}
+		et = (uint16_t)(d[0] << 8 | d[1]);
+		break;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		et = ethertype_of_ip_version(d, caplen);
+		break;
+	case DLT_NULL:
+	case DLT_LOOP: {
+		off = 4;
+		if (caplen < off) {
+			memset(pi, 0, sizeof(*pi));
+			return PKT_ERR_ETH_TRUNC;
+		}
+		uint32_t be = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+		uint32_t le = (uint32_t)d[3] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[1] << 8 | d[0];
+		et = ethertype_of_af(dlt == DLT_LOOP ? be : (le <= 0xffff ? le : be));
+		break;
+	}
+	default:
+		memset(pi, 0, sizeof(*pi));
+		return PKT_NOT_IP;
+	}
+	*hdrlen = off;
+	if (et != 0x0800 && et != 0x86DD) {
+		memset(pi, 0, sizeof(*pi));
+		return PKT_NOT_IP;
+	}
+	return pkt_parse_l3(d, end, off, et, pi);
+}
+
+static void print_stats(struct replay *r)
+{
+	struct pipeline_counter cs[512];
+	size_t n = pipeline_counters(r->pl, cs, sizeof(cs) / sizeof(cs[0]));
+	if (n > sizeof(cs) / sizeof(cs[0]))
+		n = sizeof(cs) / sizeof(cs[0]);
+	fprintf(stderr, "%-40s %20" PRIu64 "\n", "replay.frames", r->frames);
+	fprintf(stderr, "%-40s %20" PRIu64 "\n", "replay.frames_filtered_out", r->frames_filtered);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%-40s %20" PRIu64 "\n", cs[i].name, cs[i].value);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "flowctl replay: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see flowctl replay --help)\n");
+	return EXIT_USAGE;
+}
+
+/* Value of an option given as "--opt value" or "--opt=value". */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
+{
+	size_t n = strlen(name);
+	*matched = false;
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=') {
+		*matched = true;
+		return argv[*i] + n + 1;
+	}
+	if (argv[*i][n] != '\0')
+		return NULL;
+	*matched = true;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct pipeline_config cfg;
+	pipeline_config_defaults(&cfg);
+	bool stats = false, only_args = false;
+	const char *file = NULL;
+	char *filter = NULL;
+	size_t filter_len = 0;
+	const char **redact = NULL;
+	size_t n_redact = 0;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		bool m;
+		uint64_t x;
+		if (!only_args && strcmp(a, "--") == 0) {
+			only_args = true;
+			continue;
+		}
+		if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
+			if (!file) {
+				file = a;
+				continue;
+			}
+			size_t l = strlen(a);
+			char *nf = realloc(filter, filter_len + l + 2);
+			if (!nf) {
+				fprintf(stderr, "flowctl replay: out of memory\n");
+				return 1;
+			}
+			filter = nf;
+			if (filter_len)
+				filter[filter_len++] = ' ';
+			memcpy(filter + filter_len, a, l + 1);
+			filter_len += l;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(replay_help, stdout);
+			free(filter);
+			free(redact);
+			return 0;
+		}
+		if (strcmp(a, "--stats") == 0) {
+			stats = true;
+			continue;
+		}
+		if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0) {
+			if (strcmp(a, "-o") == 0) {
+				m = true;
+				v = i + 1 < argc ? argv[++i] : NULL;
+			} else {
+				v = opt_value(argc, argv, &i, "--output", &m);
+			}
+			if (m) {
+				if (!v)
+					return usage_error("%s needs a value", a);
+				if (strcmp(v, "json") && strcmp(v, "jsonpb"))
+					return usage_error("output format \"%s\" is not supported (json, jsonpb)", v);
+				continue;
+			}
+		}
+#define VALUE_OPT(name) (v = opt_value(argc, argv, &i, name, &m), m)
+		if (VALUE_OPT("--node-name")) {
+			if (!v)
+				return usage_error("%s needs a value", "--node-name");
+			cfg.node_name = v;
+		} else if (VALUE_OPT("--idle-timeout")) {
+			if (!v || cli_parse_duration_ns(v, &cfg.idle_timeout_ns))
+				return usage_error("bad --idle-timeout \"%s\"", v ? v : "");
+		} else if (VALUE_OPT("--active-timeout")) {
+			if (!v || cli_parse_duration_ns(v, &cfg.active_timeout_ns))
+				return usage_error("bad --active-timeout \"%s\"", v ? v : "");
+		} else if (VALUE_OPT("--max-flows")) {
+			if (!v || cli_parse_u64(v, &x) || x == 0 || x > (1u << 26))
+				return usage_error("bad --max-flows \"%s\" (1 .. 67108864)", v ? v : "");
+			cfg.max_flows = (size_t)x;
+		} else if (VALUE_OPT("--max-conn-buffer")) {
+			if (!v || cli_parse_size(v, &x) || x > SIZE_MAX / 2)
+				return usage_error("bad --max-conn-buffer \"%s\"", v ? v : "");
+			cfg.max_conn_buffer = (size_t)x;
+		} else if (VALUE_OPT("--max-total-buffer")) {
+			if (!v || cli_parse_size(v, &x) || x > SIZE_MAX / 2)
+				return usage_error("bad --max-total-buffer \"%s\"", v ? v : "");
+			cfg.max_total_buffer = (size_t)x;
+		} else if (VALUE_OPT("--dns-cache-size")) {
+			if (!v || cli_parse_u64(v, &x) || x > (1u << 26))
+				return usage_error("bad --dns-cache-size \"%s\"", v ? v : "");
+			cfg.dns_cache_size = (size_t)x;
+		} else if (VALUE_OPT("--dns-min-ttl")) {
+			if (!v || cli_parse_u64(v, &x) || x > UINT32_MAX)
+				return usage_error("bad --dns-min-ttl \"%s\"", v ? v : "");
+			cfg.dns_min_ttl_s = (uint32_t)x;
+		} else if (VALUE_OPT("--max-header-bytes")) {
+			if (!v || cli_parse_size(v, &x) || x == 0 || x > (1u << 30))
+				return usage_error("bad --max-header-bytes \"%s\"", v ? v : "");
+			cfg.max_header_bytes = (size_t)x;
+		} else if (VALUE_OPT("--uuid-seed")) {
+			if (!v || cli_parse_u64(v, &cfg.uuid_seed))
+				return usage_error("bad --uuid-seed \"%s\"", v ? v : "");
+		} else if (VALUE_OPT("--redact-header")) {
+			if (!v || !*v)
+				return usage_error("%s needs a header name", "--redact-header");
+			const char **nr = realloc(redact, (n_redact + 1) * sizeof(*nr));
+			if (!nr) {
+				fprintf(stderr, "flowctl replay: out of memory\n");
+				return 1;
+			}
+			redact = nr;
+			redact[n_redact++] = v;
+		} else {
+			free(filter);
+			free(redact);
+			return usage_error("unknown option \"%s\"", a);
+		}
+#undef VALUE_OPT
+	}
+	if (!file) {
+		free(filter);
+		free(redact);
+		fprintf(stderr, "flowctl replay: no capture file given (see flowctl replay --help)\n");
+		return EXIT_USAGE;
+	}
+	cfg.redact_headers = redact;
+	cfg.n_redact_headers = n_redact;
+
+	struct replay r = { .path = file };
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	r.pc = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!r.pc) {
+		fprintf(stderr, "flowctl replay: %s: %s\n", file, errbuf);
+		free(filter);
+		free(redact);
+		return 1;
+	}
+	r.dlt = pcap_datalink(r.pc);
+	if (!dlt_supported(r.dlt)) {
+		const char *nm = pcap_datalink_val_to_name(r.dlt);
+		fprintf(stderr, "flowctl replay: %s: link type %s (%d) is not supported "
+		        "(supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP)\n",
+		        file, nm ? nm : "?", r.dlt);
+		pcap_close(r.pc);
+		free(filter);
+		free(redact);
+		return 1;
+	}
+	if (filter) {
+		if (pcap_compile(r.pc, &r.bpf, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			fprintf(stderr, "flowctl replay: bad filter expression \"%s\": %s\n", filter,
+			        pcap_geterr(r.pc));
+			pcap_close(r.pc);
+			free(filter);
+			free(redact);
+			return EXIT_USAGE;
+		}
+		r.have_bpf = true;
+	}
+	r.pl = pipeline_new(&cfg, sink, &r);
+	if (!r.pl) {
+		fprintf(stderr, "flowctl replay: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int st;
+	while ((st = pcap_next_ex(r.pc, &h, &data)) == 1) {
+		r.frames++;
+		if (r.have_bpf && !pcap_offline_filter(&r.bpf, h, data)) {
+			r.frames_filtered++;
+			continue;
+		}
+		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+		r.last_ts = ts > r.last_ts ? ts : r.last_ts;
+		struct pkt_info pi;
+		uint32_t hdrlen;
+		int ps = parse_frame(r.dlt, data, h->caplen, &pi, &hdrlen);
+		if (ps == PKT_OK || ps == PKT_L4_UNKNOWN) {
+			uint32_t wire = h->len > hdrlen ? h->len - hdrlen : 0;
+			pipeline_packet(r.pl, ts, &pi, data, h->caplen, wire, 0, NULL, FLOW_DIR_INGRESS);
+		} else {
+			pipeline_tick(r.pl, ts);
+			pipeline_parse_error(r.pl, ps);
+		}
+	}
+	if (st == PCAP_ERROR) {
+		/* emit what was read, then say why we stopped */
+		pipeline_flush(r.pl, r.last_ts);
+		out_flush(&r);
+		fflush(stdout);
+		fprintf(stderr, "flowctl replay: %s: %s (after %" PRIu64 " frames)\n", file,
+		        pcap_geterr(r.pc), r.frames);
+		rc = 1;
+	} else {
+		pipeline_flush(r.pl, r.last_ts);
+		out_flush(&r);
+	}
+	if (fflush(stdout) != 0 || r.write_failed) {
+		fprintf(stderr, "flowctl replay: writing the output failed: %s\n", strerror(errno));
+		rc = 1;
+	}
+	if (stats)
+		print_stats(&r);
+out:
+	pipeline_free(r.pl);
+	fe_buf_free(&r.out);
+	if (r.have_bpf)
+		pcap_freecode(&r.bpf);
+	pcap_close(r.pc);
+	free(filter);
+	free(redact);
+	return rc;
+}
