@@ -67,9 +67,10 @@ struct fe_decoded {
  * object (Hubble's legacy JSON output). Keys are accepted in proto
  * spelling and lowerCamelCase JSON spelling, as protojson does; unknown
  * keys are ignored; enums by name or number; 64-bit integers as strings or
- * numbers. Returns 0, 1 when the line is a message we do not model
- * (node_status, agent_event, debug_event: skip it), or -1 with a message
- * in err. len excludes any trailing newline (one is tolerated).
+ * numbers. Returns 0 (free with fe_decoded_clear()), 1 when the line is a
+ * message we do not model (node_status, agent_event, debug_event: skip
+ * it), or -1 with a message in err; on 1 and -1 nothing is allocated.
+ * A trailing newline is tolerated.
  */
 int fe_json_decode(const char *line, size_t len, struct fe_decoded *out,
                    char *err, size_t errlen);

@@ -276,6 +276,51 @@ struct fe_lost_event fx_lost_perf(uint64_t *time_ns)
 	                               .num_events_lost = 37, .cpu = 3 };
 }
 
+struct flow_event *fx_everything_else(void)
+{
+	struct flow_event *ev = flow_event_new();
+	ev->has_ip = true;
+	strcpy(ev->ip_src, "2001:db8::1");
+	strcpy(ev->ip_src_xlated, "2001:db8::99");
+	strcpy(ev->ip_dst, "2001:db8::2");
+	ev->ip_version = FE_IPV6;
+	ev->encrypted = true;
+	ev->type = FE_TYPE_SOCK;
+	ev->auth_type = 1;
+	ev->ip_trace_id = 18446744073709551615ull;
+	ev->ip_option_type = 136;
+	ev->sock_xlate_point = 2;
+	ev->socket_cookie = 12345678901234ull;
+	ev->cgroup_id = 42;
+	ev->event_type = 7;
+	ev->source_service.name = "web";
+	ev->source_service.namespace_ = "shop";
+	ev->policy_match_type = 2;
+	ev->trace_parent_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+	ev->proxy_port = 15001;
+	ev->debug_capture_point = 4;
+	ev->summary = "TCP";
+	ev->emitter_name = "flowd";
+	ev->node_labels = fx_strv(ev, 1, "kubernetes.io/arch=amd64");
+	ev->n_node_labels = 1;
+	struct fe_policy *pol = fe_alloc(ev, sizeof(*pol));
+	pol->name = "allow-web";
+	pol->namespace_ = "shop";
+	pol->kind = "CiliumNetworkPolicy";
+	pol->labels = fx_strv(ev, 1, "k8s:io.cilium.k8s.policy.name=allow-web");
+	pol->n_labels = 1;
+	pol->revision = 7;
+	ev->ingress_allowed_by = pol;
+	ev->n_ingress_allowed_by = 1;
+	ev->policy_log = fx_strv(ev, 1, "audit");
+	ev->n_policy_log = 1;
+	ev->stats = (struct fe_flow_stats){ FE_STATS_END, 10, 1500,
+	                                    fx_time(2025, 1, 1, 0, 0, 0, 0), fx_time(2025, 1, 1, 0, 0, 1, 500000000) };
+	ev->l7_info.gap_bytes = 4096;
+	ev->l7_info.truncated = true;
+	return ev;
+}
+
 /* Copied verbatim from hubble.md §1.6. */
 const char *const fx_json_lines[8] = {
 "{\"flow\":{\"time\":\"2025-02-14T10:00:00.123456789Z\",\"uuid\":\"0598f6e1-4542-494c-a061-711065e865dd\",\"verdict\":\"FORWARDED\",\"ethernet\":{\"source\":\"76:a3:43:b7:98:5c\",\"destination\":\"aa:02:51:65:11:83\"},\"IP\":{\"source\":\"10.244.1.60\",\"destination\":\"10.244.1.5\",\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":44916,\"destination_port\":8080,\"flags\":{\"SYN\":true}}},\"source\":{\"ID\":2864,\"identity\":32753,\"cluster_name\":\"default\",\"namespace\":\"shop\",\"labels\":[\"k8s:app=frontend\",\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":\"frontend-7d9c8b6f4-x2k9p\",\"workloads\":[{\"name\":\"frontend\",\"kind\":\"Deployment\"}]},\"destination\":{\"ID\":1308,\"identity\":45219,\"cluster_name\":\"default\",\"namespace\":\"shop\",\"labels\":[\"k8s:app=checkout\",\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":\"checkout-5f6c7d8b9-qwz7l\",\"workloads\":[{\"name\":\"checkout\",\"kind\":\"Deployment\"}]},\"Type\":\"L3_L4\",\"node_name\":\"default/kind-worker\",\"event_type\":{\"type\":4},\"traffic_direction\":\"INGRESS\",\"trace_observation_point\":\"TO_ENDPOINT\",\"trace_reason\":\"NEW\",\"is_reply\":false,\"interface\":{\"index\":43,\"name\":\"lxcddb869735f50\"},\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"default/kind-worker\",\"time\":\"2025-02-14T10:00:00.123456789Z\"}\n",

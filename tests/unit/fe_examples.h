@@ -17,6 +17,9 @@ struct flow_event *fx_http_response(void);         /* line 3 */
 struct flow_event *fx_dns_response(void);          /* line 4 */
 struct flow_event *fx_kafka_request(void);         /* line 5 */
 struct flow_event *fx_policy_drop(void);           /* line 6 */
+/* Every Hubble field flowd does not produce itself, plus both flowd
+ * extensions (IPv6, trace-sock, policies...). */
+struct flow_event *fx_everything_else(void);
 /* Lost events of §1.6 (lines 7, 8). node_name points to a literal. */
 struct fe_lost_event fx_lost_ring(uint64_t *time_ns);
 struct fe_lost_event fx_lost_perf(uint64_t *time_ns);

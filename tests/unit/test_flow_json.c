@@ -217,46 +217,7 @@ static void test_fields(void)
 	flow_event_free(ev);
 
 	/* Hubble fields flowd does not produce, extensions and their order. */
-	ev = flow_event_new();
-	ev->has_ip = true;
-	strcpy(ev->ip_src, "2001:db8::1");
-	strcpy(ev->ip_src_xlated, "2001:db8::99");
-	strcpy(ev->ip_dst, "2001:db8::2");
-	ev->ip_version = FE_IPV6;
-	ev->encrypted = true;
-	ev->type = FE_TYPE_SOCK;
-	ev->auth_type = 1;
-	ev->ip_trace_id = 18446744073709551615ull;
-	ev->ip_option_type = 136;
-	ev->sock_xlate_point = 2;
-	ev->socket_cookie = 12345678901234ull;
-	ev->cgroup_id = 42;
-	ev->event_type = 7;
-	ev->source_service.name = "web";
-	ev->source_service.namespace_ = "shop";
-	ev->policy_match_type = 2;
-	ev->trace_parent_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-	ev->proxy_port = 15001;
-	ev->debug_capture_point = 4;
-	ev->summary = "TCP";
-	ev->emitter_name = "flowd";
-	ev->node_labels = fx_strv(ev, 1, "kubernetes.io/arch=amd64");
-	ev->n_node_labels = 1;
-	struct fe_policy *pol = fe_alloc(ev, sizeof(*pol));
-	pol->name = "allow-web";
-	pol->namespace_ = "shop";
-	pol->kind = "CiliumNetworkPolicy";
-	pol->labels = fx_strv(ev, 1, "k8s:io.cilium.k8s.policy.name=allow-web");
-	pol->n_labels = 1;
-	pol->revision = 7;
-	ev->ingress_allowed_by = pol;
-	ev->n_ingress_allowed_by = 1;
-	ev->policy_log = fx_strv(ev, 1, "audit");
-	ev->n_policy_log = 1;
-	ev->stats = (struct fe_flow_stats){ FE_STATS_END, 10, 1500,
-	                                    fx_time(2025, 1, 1, 0, 0, 0, 0), fx_time(2025, 1, 1, 0, 0, 1, 500000000) };
-	ev->l7_info.gap_bytes = 4096;
-	ev->l7_info.truncated = true;
+	ev = fx_everything_else();
 	CHECK_STR("all other Hubble fields and the extensions, in order", encode(ev, NULL),
 	          "{\"flow\":{\"emitter\":{\"name\":\"flowd\"},\"auth_type\":\"SPIRE\","
 	          "\"IP\":{\"source\":\"2001:db8::1\",\"source_xlated\":\"2001:db8::99\",\"destination\":\"2001:db8::2\","
