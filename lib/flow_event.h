@@ -95,6 +95,9 @@ struct fe_kafka {
 	const char *api_key;      /* lower case name, e.g. "produce" */
 	int32_t correlation_id;
 	const char *topic;
+	/* flowd-internal, not in Hubble's schema (never printed): the request
+	 * header's client_id, kept for filters and policy. NULL when absent. */
+	const char *client_id;
 };
 
 struct fe_l7 {
