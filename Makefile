@@ -84,11 +84,16 @@ $(BUILD)/libflowd.a: $(LIB_OBJS) $(LLHTTP_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The parser registry refers to the parsers weakly (l7/registry.c), and a
+# weak reference never pulls a member out of an archive: programs take the
+# whole library so every parser in l7/ is linked in.
+WHOLE_LIB = -Wl,--whole-archive $(BUILD)/libflowd.a -Wl,--no-whole-archive
+
 $(BUILD)/flowd: $(FLOWD_OBJS) $(BUILD)/libflowd.a
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $(FLOWD_OBJS) $(WHOLE_LIB) $(LDLIBS)
 
 $(BUILD)/flowctl: $(CLI_OBJS) $(BUILD)/libflowd.a
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $(CLI_OBJS) $(WHOLE_LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT) $(BUILD)/libflowd.a
 	@mkdir -p $(@D)
@@ -100,7 +105,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(BUILD)/libflowd.a
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libflowd.a
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $< $(WHOLE_LIB) $(LDLIBS)
 
 # --- entry points ----------------------------------------------------------------
 test: all $(UNIT_BINS) $(BPFT_BINS)

@@ -84,6 +84,7 @@ struct kdir {
 	struct kmsg msg;
 	uint8_t scan[KAFKA_SCAN_MAX];
 	size_t scan_len;
+	bool synced;                    /* framing found at least once */
 	bool closed;
 };
 
@@ -623,7 +624,10 @@ static void feed(struct kconn *c, struct kdir *d, const uint8_t *p, size_t n, ui
 		}
 		count(c, "kafka.resync_skipped_bytes", i);
 		if (r == 1) {
-			count(c, "kafka.resync", 1);
+			/* joining mid-connection is not a resync */
+			if (d->synced)
+				count(c, "kafka.resync", 1);
+			d->synced = true;
 			uint8_t w[KAFKA_SCAN_MAX];
 			size_t wl = d->scan_len - i;
 			memcpy(w, d->scan + i, wl);
@@ -696,7 +700,8 @@ static void *kafka_create(const struct l7_conn_info *ci, const struct l7_config 
 		c->d[i].conn = c;
 		c->d[i].dir = (enum l7_dir)i;
 		/* joined mid-connection: the first byte need not start a frame */
-		c->d[i].state = ci && ci->midstream ? KS_RESYNC : KS_SIZE;
+		c->d[i].synced = !(ci && ci->midstream);
+		c->d[i].state = c->d[i].synced ? KS_SIZE : KS_RESYNC;
 	}
 	return c;
 }
