@@ -60,7 +60,7 @@ ENUM(fe_enum_sock_xlate, "SocketTranslationPoint",
 
 /* DropReason: enum name and Cilium's monitor text (pkg/monitor/api/drop.go). */
 ENUM(fe_enum_drop_reason, "DropReason",
-	{ 0, "DROP_REASON_UNKNOWN", NULL },
+	{ 0, "DROP_REASON_UNKNOWN", "Success" },
 	{ 130, "INVALID_SOURCE_MAC", "Invalid source mac" },
 	{ 131, "INVALID_DESTINATION_MAC", "Invalid destination mac" },
 	{ 132, "INVALID_SOURCE_IP", "Invalid source ip" },
@@ -158,9 +158,24 @@ int fe_enum_value(const struct fe_enum *e, const char *name, bool nocase, uint32
 	return -1;
 }
 
+/* Cilium's monitor also names these non-drop codes (< 130), which the
+ * TYPE column shows when a drop event carries one. */
+static const char *const monitor_low_codes[16] = {
+	[0] = "Success", [2] = "Invalid packet", [3] = "Interface",
+	[4] = "Interface Decrypted", [5] = "LB, sock cgroup: No backend slot entry found",
+	[6] = "LB, sock cgroup: No backend entry found",
+	[7] = "LB, sock cgroup: Reverse entry update failed",
+	[8] = "LB, sock cgroup: Reverse entry stale", [9] = "Fragmented packet",
+	[10] = "Fragmented packet entry update failed", [11] = "Missed tail call to custom program",
+	[12] = "Interface Decrypting", [13] = "Interface Encrypting",
+	[14] = "LB: sock cgroup: Reverse entry delete succeeded", [15] = "MTU error message",
+};
+
 const char *fe_drop_reason_text(uint32_t code)
 {
 	const struct fe_enum *e = &fe_enum_drop_reason;
+	if (code < 16)
+		return monitor_low_codes[code];
 	for (size_t i = 0; i < e->n; i++)
 		if (e->entries[i].value == code)
 			return e->entries[i].text;

@@ -50,7 +50,8 @@ int fe_enum_value(const struct fe_enum *e, const char *name, bool nocase, uint32
 
 /* Cilium monitor texts (pkg/monitor/api), used by the compact/dict/table
  * TYPE column. */
-/* Drop reason text ("Policy denied"); NULL for an unknown code. */
+/* Drop reason text ("Policy denied"; also Cilium's non-drop codes 0-15,
+ * e.g. 0 "Success"); NULL for an unknown code. */
 const char *fe_drop_reason_text(uint32_t code);
 /* Datapath observation point code (event_type.sub_type of a trace) ->
  * "to-endpoint", "from-network", ...; NULL for an unknown code. */
