@@ -736,8 +736,30 @@ static void test_reload(void)
 	policy_store_free(empty);
 }
 
+/* The README shows the example above: it must stay valid and the same. */
+static void test_readme_example(void)
+{
+	FILE *f = fopen("README.md", "r");
+	CHECK("README.md readable (run from the repository root)", f != NULL);
+	if (!f)
+		return;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *a = strstr(buf, "```yaml\nmode: enforce");
+	const char *b = a ? strstr(a + 8, "```") : NULL;
+	CHECK("README has the policy example", a && b);
+	if (!a || !b)
+		return;
+	a += 8;
+	CHECK("README example is the tested one", (size_t)(b - a) == strlen(example) &&
+	      !memcmp(a, example, strlen(example)));
+}
+
 int main(void)
 {
+	test_readme_example();
 	test_example_l34();
 	test_precedence_and_selectors();
 	test_l7();
