@@ -107,8 +107,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libflowd.a
 	@mkdir -p $(@D)
 	$(CC) -o $@ $< $(WHOLE_LIB) $(LDLIBS)
 
+# librdkafka's mock Kafka cluster behind a CLI: Kafka captures and live tests.
+$(BUILD)/tools/kafka_mock: tests/tools/kafka_mock.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lrdkafka
+
 # --- entry points ----------------------------------------------------------------
-test: all $(UNIT_BINS) $(BPFT_BINS)
+test: all $(UNIT_BINS) $(BPFT_BINS) $(BUILD)/tools/kafka_mock
 	@tests/run.sh
 
 demo: all

@@ -760,22 +760,40 @@ static void kafka_close(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64
 	c->ctx = NULL;
 }
 
+static bool hint_port(uint16_t port)
+{
+	return port == 9092 || port == 9093 || port == 9094 || port == 29092;
+}
+
 /* Content detection: a request header that makes sense (size, known
  * api_key and version, correlation id, printable client_id); the whole
  * first frame decoding cleanly makes it certain. Responses alone are not
- * recognisable (4 bytes of correlation id), ports 9092/9093 only hint. */
+ * recognisable (4 bytes of correlation id). For a connection joined late
+ * the data may start inside a message: a request header further in counts
+ * too, and on a Kafka port a low score lets the port decide (the parser
+ * then waits for a frame it can validate before reporting anything). */
 static int kafka_probe(const uint8_t *data, size_t len, enum l7_dir dir,
                        const struct l7_conn_info *ci)
 {
-	bool port = ci && (ci->server_port == 9092 || ci->server_port == 9093);
+	bool port = ci && hint_port(ci->server_port);
+	bool midstream = ci && ci->midstream;
 	if (dir != L7_DIR_TO_SERVER)
-		return 0;
+		return midstream && port ? 5 : 0;
 	struct kconn probe = { 0 };
 	struct kdir *d = &probe.d[L7_DIR_TO_SERVER];
 	d->conn = &probe;
 	d->dir = L7_DIR_TO_SERVER;
-	if (frame_start(&probe, d, data, len) != 1)
-		return 0;
+	if (frame_start(&probe, d, data, len) != 1) {
+		if (!midstream)
+			return 0;
+		for (size_t i = 1; i + 15 <= len; i++) {
+			/* a header with a client_id of at least one character */
+			if (rd16(data + i + 4) != 7 && (int16_t)rd16(data + i + 12) > 0 &&
+			    frame_start(&probe, d, data + i, len - i) == 1)
+				return port ? 70 : 50;
+		}
+		return port ? 5 : 0;
+	}
 	int score = port ? 80 : 60;
 	uint32_t size = rd32(data);
 	if (len >= 4 + (size_t)size) {

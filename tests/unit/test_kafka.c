@@ -5,6 +5,7 @@
 #include "check.h"
 #include "kafka_build.h"
 #include "l7_harness.h"
+#include "vectors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1018,6 +1019,113 @@ static void test_probe(void)
 	K.n = 0;
 }
 
+/* Peer-corpus captures (tests/unit/data/kafka, from DeepFlow's and Arkime's
+ * test suites). Expected values are DeepFlow's .result where it agrees with
+ * the bytes on the wire; the comments say where it does not. */
+struct corpus_case {
+	const char *vec;
+	const char *api_key;
+	int version, corr;
+	const char *req_topic, *resp_topic;
+	int error;
+	uint64_t latency_ns;
+};
+
+static void test_corpus(void)
+{
+	static const struct corpus_case cases[] = {
+		{ "deepflow_00_produce_v2", "produce", 2, 1, "topic2", "topic2", 0, 16107000 },
+		{ "deepflow_00_produce_v7_sw8", "produce", 7, 1, "quickstart-events",
+		  "quickstart-events", 0, 28415000 },
+		{ "deepflow_00_produce_v9", "produce", 9, 47, "zqy-test", "zqy-test", 0, 1619000 },
+		/* DeepFlow leaves the response topic empty; ours is the request's */
+		{ "deepflow_01_fetch_v12_ok", "fetch", 12, 15603, "zqy-test", "zqy-test", 0, 499610000 },
+		/* an incremental fetch (no topics); expected-perf.txt: rtt 504829 us */
+		{ "deepflow_01_fetch_v12_perf", "fetch", 12, 20, "", "", 0, 504829000 },
+		/* error 0x1400 = 5120 on the wire (crafted); DeepFlow's rrt is 0
+		 * (its response window); the capture's clock says 13 s */
+		{ "deepflow_01_fetch_v12_unknown", "fetch", 12, 20, "", "", 5120, 13000000000ull },
+		{ "deepflow_11_join_group_v7", "joingroup", 7, 120, "", "", -1, 2956000 },
+		{ "deepflow_13_leave_group_v4", "leavegroup", 4, 201, "", "", 0, 2739000 },
+		{ "deepflow_14_sync_group_v5", "syncgroup", 5, 120, "", "", -1, 2922000 },
+		{ "deepflow_18_api_versions_v3", "apiversions", 3, 2, "", "", 0, 4941000 },
+		/* Fetch v13 of an incremental session: no topic IDs to resolve */
+		{ "deepflow_mixed_with_unsupported_a", "fetch", 13, 15551976, "", "", 0, 501156000 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct corpus_case *c = &cases[i];
+		char path[256], what[96];
+		snprintf(path, sizeof(path), "tests/unit/data/kafka/%s.vec", c->vec);
+		snprintf(what, sizeof(what), "corpus %s", c->vec);
+		start();
+		CHECK_U64(T("%s: fed", what), (uint64_t)vec_feed(&H, path), 2);
+		CHECK_U64(T("%s: 2 events", what), H.n_events, 2);
+		expect(what, 0, FE_L7_REQUEST, c->api_key, c->version, c->corr, c->req_topic, 0);
+		expect(what, 1, FE_L7_RESPONSE, c->api_key, c->version, c->corr, c->resp_topic, c->error);
+		if (H.n_events == 2)
+			CHECK_U64(T("%s: latency", what), H.events[1]->l7.latency_ns, c->latency_ns);
+		CHECK_U64(T("%s: no malformed", what), l7h_counter(&H, "kafka.malformed"), 0);
+	}
+
+	/* The other connection of mixed-with-unsupported: DeepFlow reports
+	 * status_code -2 for both responses and no topic; the bytes say error
+	 * 0 (OffsetCommit partition error, Heartbeat error) and topic "orders"
+	 * (tshark agrees). */
+	start();
+	vec_feed(&H, "tests/unit/data/kafka/deepflow_mixed_with_unsupported_b.vec");
+	CHECK_U64("corpus mixed b: 4 events", H.n_events, 4);
+	expect("corpus mixed b", 0, FE_L7_REQUEST, "offsetcommit", 8, 15551977, "orders", 0);
+	expect("corpus mixed b", 1, FE_L7_RESPONSE, "offsetcommit", 8, 15551977, "orders", 0);
+	expect("corpus mixed b", 2, FE_L7_REQUEST, "heartbeat", 4, 15551978, "", 0);
+	expect("corpus mixed b", 3, FE_L7_RESPONSE, "heartbeat", 4, 15551978, "", 0);
+	if (H.n_events == 4) {
+		CHECK_U64("corpus mixed b: offsetcommit latency", H.events[1]->l7.latency_ns, 1001000);
+		CHECK_U64("corpus mixed b: heartbeat latency", H.events[3]->l7.latency_ns, 277000);
+		CHECK_STR("corpus mixed b: client_id", H.events[0]->l7.kafka.client_id,
+		          "consumer-frauddetectionservice-1");
+	}
+
+	/* Arkime: a ListOffsets v0 request (VLAN 300), the response not captured */
+	start();
+	vec_feed(&H, "tests/unit/data/kafka/arkime_kafka.vec");
+	l7h_close(&H, L7_DIR_TO_SERVER, 1);
+	l7h_close(&H, L7_DIR_TO_CLIENT, 1);
+	CHECK_U64("corpus arkime: 1 event", H.n_events, 1);
+	expect("corpus arkime", 0, FE_L7_REQUEST, "offsets", 0, 0,
+	       "integration.test.topic1475007069352", 0);
+	CHECK_U64("corpus arkime: unanswered", l7h_counter(&H, "kafka.unanswered"), 1);
+}
+
+/* Joining a busy connection: the first bytes are inside a message. */
+static void test_probe_midstream(void)
+{
+	struct l7_conn_info ci = { .transport = L7_TCP, .client_ip = "198.18.0.2",
+	                           .server_ip = "198.18.0.1", .client_port = 40000,
+	                           .server_port = 9092, .midstream = true };
+	struct l7_conn_info ci_other = ci;
+	ci_other.server_port = 7000;
+	K.n = 0;
+	produce_req(3, 1, T1, 1, 1, 400);
+	size_t first = K.n;
+	produce_req(3, 2, T1, 1, 1, 10);
+	const uint8_t *tail = K.b + first - 300;
+	size_t tail_len = K.n - first + 300;
+	CHECK_U64("probe midstream: header further in, kafka port",
+	          (uint64_t)l7_kafka_ops.probe(tail, tail_len, L7_DIR_TO_SERVER, &ci), 70);
+	CHECK_U64("probe midstream: header further in, other port",
+	          (uint64_t)l7_kafka_ops.probe(tail, tail_len, L7_DIR_TO_SERVER, &ci_other), 50);
+	CHECK_U64("probe midstream: no header, kafka port",
+	          (uint64_t)l7_kafka_ops.probe(tail, 250, L7_DIR_TO_SERVER, &ci), 5);
+	CHECK_U64("probe midstream: no header, other port",
+	          (uint64_t)l7_kafka_ops.probe(tail, 250, L7_DIR_TO_SERVER, &ci_other), 0);
+	CHECK_U64("probe midstream: responses, kafka port",
+	          (uint64_t)l7_kafka_ops.probe(tail, 250, L7_DIR_TO_CLIENT, &ci), 5);
+	ci.midstream = false;
+	CHECK_U64("probe: not midstream, no header at 0",
+	          (uint64_t)l7_kafka_ops.probe(tail, tail_len, L7_DIR_TO_SERVER, &ci), 0);
+	K.n = 0;
+}
+
 int main(void)
 {
 	test_produce_versions();
@@ -1037,6 +1145,8 @@ int main(void)
 	test_close_and_midstream();
 	test_pending_bound();
 	test_probe();
+	test_probe_midstream();
+	test_corpus();
 	l7h_free(&H);
 	return CHECK_DONE();
 }
