@@ -231,6 +231,16 @@ static void w_str(struct jw *w, const char *s)
 	w_char(w, '"');
 }
 
+int fe_json_append_string(struct fe_buf *b, const char *s)
+{
+	struct jw w = { .b = b };
+	w_str(&w, s);
+	if (w.oom)
+		return -1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 static inline bool nonempty(const char *s)
 {
 	return s && *s;

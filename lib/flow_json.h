@@ -20,6 +20,10 @@
 int fe_buf_reserve(struct fe_buf *b, size_t n);
 int fe_buf_append(struct fe_buf *b, const void *data, size_t n);
 
+/* Append s as a JSON string with Go's escaping (as the encoder writes
+ * every string). 0, or -1 on allocation failure. */
+int fe_json_append_string(struct fe_buf *b, const char *s);
+
 /* RFC 3339 UTC exactly as protojson writes a Timestamp: 0, 3, 6 or 9
  * fraction digits and "Z" ("2025-02-14T10:00:05.100Z"). buf needs 31
  * bytes; returns the length written (without the NUL). */
