@@ -505,21 +505,34 @@ static int dns_shape(const uint8_t *m, size_t len, size_t msg_len, bool mdns)
 	uint16_t qd = rd16(m + 4), an = rd16(m + 6), ns = rd16(m + 8), ar = rd16(m + 10);
 	unsigned opcode = (flags >> 11) & 0xF;
 	bool qr = flags & 0x8000;
-	if (opcode != 0 && opcode != 2 && opcode != 4 && opcode != 5)
-		return 0;
+	int score = 50;
+	/* unassigned opcodes happen (Suricata's dns-invalid-opcode): DNS
+	 * only with the port's word for it */
+	if (opcode == 3 || opcode > 6)
+		score -= 30;
 	if (qd == 0 && !(mdns && qr && an > 0))
 		return 0;
-	if (qd > 1 && !mdns)
+	if (qd > 8 && !mdns)
 		return 0;
+	if (qd > 1 && !mdns)
+		score -= 10;
 	/* every question takes >= 5 bytes, every record >= 11 */
 	if ((size_t)qd * 5 + ((size_t)an + ns + ar) * 11 > msg_len - DNS_HDR_LEN)
 		return 0;
 	if (!qr && opcode == 0 && !mdns && (an > 0 || ns > 0))
 		return 0;
-	int score = 50;
 	if (qd > 0) {
 		char name[DNS_NAME_MAX];
 		size_t o;
+		/* NetBIOS name service speaks DNS's format with one 32-letter
+		 * label of 'A'..'P' (RFC 1002 first-level encoding): not DNS */
+		if (len >= DNS_HDR_LEN + 33 && m[DNS_HDR_LEN] == 32) {
+			size_t k = 0;
+			while (k < 32 && m[DNS_HDR_LEN + 1 + k] >= 'A' && m[DNS_HDR_LEN + 1 + k] <= 'P')
+				k++;
+			if (k == 32)
+				return 0;
+		}
 		if (!dns_name(m, len, DNS_HDR_LEN, name, &o)) {
 			/* the question may simply not be in the bytes we have */
 			return len >= msg_len ? 0 : 30;
@@ -538,6 +551,8 @@ static int dns_shape(const uint8_t *m, size_t len, size_t msg_len, bool mdns)
 static int dns_probe(const uint8_t *data, size_t len, enum l7_dir dir, const struct l7_conn_info *ci)
 {
 	(void)dir;
+	if (port_hint(ci, 137) || port_hint(ci, 138))
+		return 0;   /* NetBIOS */
 	bool mdns = port_hint(ci, 5353) || port_hint(ci, 5355);
 	bool hint = port_hint(ci, 53) || mdns;
 	int score;

@@ -62,6 +62,7 @@ struct h1_dir {
 	bool field_open;      /* the last callback was a header name */
 	bool truncated;       /* max_header_bytes reached */
 	bool interim;         /* response: 1xx other than 101 */
+	char ext_method[24];  /* request: extension method llhttp was shown as GET */
 	uint64_t msg_ts;
 	uint64_t body_bytes, gap_bytes;
 	struct flow_event *held;   /* response waiting for its body to end */
@@ -76,7 +77,7 @@ struct h1_dir {
 
 struct h1_req {
 	bool known;            /* false: a request we lost (gap, parse error) */
-	uint8_t method;
+	char method[24];       /* as sent (extension methods too) */
 	bool head, connect, upgrade, h2c, expect_continue;
 	const char *protocol;
 	char *url, *xrid;
@@ -338,7 +339,7 @@ static int cb_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct h1_state *st = state_of(p);
 	struct h1_dir *d = dir_from_parser(p);
-	if (d->truncated)
+	if (d->truncated || n == 0)
 		return 0;
 	if (!d->field_open) {
 		if (d->n_hdrs == d->cap_hdrs) {
@@ -391,7 +392,8 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	}
 	if (d->truncated)
 		l7_count(st->ctx, "http.headers_truncated", 1);
-	const char *method = llhttp_method_name((llhttp_method_t)p->method);
+	const char *method = d->ext_method[0] ? d->ext_method
+	                                      : llhttp_method_name((llhttp_method_t)p->method);
 	const char *target = d->buf ? d->buf : "";
 	size_t target_len = d->url_len;
 	const struct h1_hdr *host = find_hdr(d, "host");
@@ -406,9 +408,10 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 		target_len = 0;
 	}
 
-	struct h1_req r = { .known = true, .method = p->method, .ts = d->msg_ts };
+	struct h1_req r = { .known = true, .ts = d->msg_ts };
+	snprintf(r.method, sizeof(r.method), "%s", method);
 	r.protocol = protocol_name(p);
-	r.head = p->method == HTTP_HEAD;
+	r.head = p->method == HTTP_HEAD && !d->ext_method[0];
 	r.connect = p->method == HTTP_CONNECT;
 	r.upgrade = p->upgrade;
 	r.h2c = p->upgrade && hdr_has_token(d, find_hdr(d, "upgrade"), "h2c");
@@ -418,7 +421,7 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	struct flow_event *ev = l7_event_new(st->ctx, L7_DIR_TO_SERVER, d->msg_ts);
 	if (ev) {
 		ev->l7.kind = FE_L7K_HTTP;
-		ev->l7.http.method = method;
+		ev->l7.http.method = fe_strdup(ev, method);
 		ev->l7.http.protocol = r.protocol;
 		ev->l7.http.url = http_event_url(ev, "http", hv, hn, target, target_len, &st->ci);
 		if (ev->l7.http.url)
@@ -455,7 +458,7 @@ static int response_headers_complete(struct h1_state *st, struct h1_dir *d, llht
 		ev->l7.kind = FE_L7K_HTTP;
 		ev->l7.http.code = status;
 		if (r->known) {
-			ev->l7.http.method = llhttp_method_name((llhttp_method_t)r->method);
+			ev->l7.http.method = fe_strdup(ev, r->method);
 			ev->l7.http.protocol = r->protocol;
 			ev->l7.http.url = r->url ? fe_strdup(ev, r->url) : NULL;
 			ev->l7.latency_ns = st->ts > r->ts ? st->ts - r->ts : 0;
@@ -519,11 +522,13 @@ static int cb_message_complete(llhttp_t *p)
 {
 	struct h1_state *st = state_of(p);
 	struct h1_dir *d = dir_from_parser(p);
+	d->ext_method[0] = '\0';
 	if (d == &st->d[1] && !d->interim)
 		flush_response(st, d, false);
 	d->phase = PH_IDLE;
 	d->interim = false;
-	return 0;
+	/* requests: give feed() the boundary (extension methods) */
+	return d == &st->d[0] ? HPE_PAUSED : 0;
 }
 
 static const llhttp_settings_t h1_settings = {
@@ -696,6 +701,35 @@ static void on_parse_error(struct h1_state *st, struct h1_dir *d, llhttp_errno_t
 		queue_pop(st);
 	}
 	d->phase = PH_IDLE;
+	d->ext_method[0] = '\0';
+}
+
+/* llhttp knows a fixed list of methods; RFC 9110 allows any token. At the
+ * start of a request, an unknown upper-case token followed by a space is
+ * remembered and llhttp is shown "GET" in its place (same framing: a
+ * request body needs Content-Length or Transfer-Encoding whatever the
+ * method). Returns how many bytes of p were replaced, 0 if none. */
+static size_t extension_method(struct h1_dir *d, const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && ((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
+	                 p[i] == '_' || p[i] == '-'))
+		i++;
+	if (i == 0 || i >= n || p[i] != ' ' || i >= sizeof(d->ext_method))
+		return 0;
+	for (size_t k = 0; k < sizeof(h1_methods) / sizeof(h1_methods[0]); k++)
+		if (strlen(h1_methods[k]) == i && memcmp(h1_methods[k], p, i) == 0)
+			return 0;
+	/* RTSP methods and "PRI" are llhttp's to judge */
+	static const char *const other[] = { "PRI", "DESCRIBE", "ANNOUNCE", "SETUP", "PLAY", "PAUSE",
+	                                     "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER", "REDIRECT",
+	                                     "RECORD", "FLUSH" };
+	for (size_t k = 0; k < sizeof(other) / sizeof(other[0]); k++)
+		if (strlen(other[k]) == i && memcmp(other[k], p, i) == 0)
+			return 0;
+	memcpy(d->ext_method, p, i);
+	d->ext_method[i] = '\0';
+	return i;
 }
 
 static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
@@ -737,6 +771,25 @@ static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
 				l7_count(st->ctx, "http.expect_body_skipped", 1);
 				llhttp_reset(&d->p);
 				d->phase = PH_IDLE;
+			}
+		}
+		if (d == &st->d[0] && d->phase == PH_IDLE) {
+			size_t lead = 0;   /* CRLFs between messages */
+			while (lead < n && (p[lead] == '\r' || p[lead] == '\n'))
+				lead++;
+			size_t m = extension_method(d, p + lead, n - lead);
+			if (m && (lead == 0 || llhttp_execute(&d->p, p, lead) == HPE_OK)) {
+				char saved[sizeof(d->ext_method)];
+				memcpy(saved, d->ext_method, sizeof(saved));
+				llhttp_errno_t e = llhttp_execute(&d->p, "GET", 3);
+				memcpy(d->ext_method, saved, sizeof(saved));
+				if (e == HPE_OK) {
+					l7_count(st->ctx, "http.extension_method", 1);
+					p += lead + m;
+					n -= lead + m;
+				}
+			} else {
+				d->ext_method[0] = '\0';
 			}
 		}
 		llhttp_errno_t err = llhttp_execute(&d->p, p, n);
@@ -892,6 +945,10 @@ static uint64_t skip_body(struct h1_state *st, struct h1_dir *d, uint64_t len)
 		d->gap_bytes += k;
 		fed += k;
 		llhttp_errno_t err = llhttp_execute(&d->p, zeros, k);
+		if (err == HPE_PAUSED) {   /* the request ended */
+			llhttp_resume(&d->p);
+			break;
+		}
 		if (err != HPE_OK) {
 			on_parse_error(st, d, err);
 			start_resync(d, true);
@@ -987,7 +1044,8 @@ static void h1_close(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t 
 		if (d->phase == PH_BODY && !d->interim) {
 			if (llhttp_message_needs_eof(&d->p)) {
 				/* body delimited by the close: this is its end */
-				if (llhttp_finish(&d->p) != HPE_OK && dir == L7_DIR_TO_CLIENT)
+				llhttp_errno_t e = llhttp_finish(&d->p);
+				if (e != HPE_OK && e != HPE_PAUSED && dir == L7_DIR_TO_CLIENT)
 					flush_response(st, d, true);
 			} else if (dir == L7_DIR_TO_CLIENT) {
 				l7_count(ctx, "http.response_truncated", 1);

@@ -529,7 +529,17 @@ static void test_probe(void)
 	CHECK("probe: short", l7_dns_ops.probe(m.b, 11, L7_DIR_TO_SERVER, &udp53) == 0);
 	header(&m, 1, 0x7800, 1, 0, 0, 0);   /* opcode 15 */
 	question(&m, "probe.example", 1);
-	CHECK("probe: bad opcode", l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp53) == 0);
+	CHECK("probe: unassigned opcode only on a DNS port", l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp53) >= 50 &&
+	      l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp9999) < 50);
+	header(&m, 1, 0x0110, 1, 0, 0, 0);   /* NBNS name query */
+	put8(&m, 32);
+	putmem(&m, "FHEPFCELEHFCEPFFFACACACACACACABN", 32);
+	put8(&m, 0); put16(&m, 32); put16(&m, 1);
+	CHECK("probe: netbios name service is not dns", l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp9999) == 0);
+	header(&m, 1, 0x0100, 2, 0, 0, 0);   /* two questions */
+	question(&m, "a.example", 1);
+	question(&m, "b.example", 1);
+	CHECK("probe: two questions accepted", l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp9999) >= 50);
 	header(&m, 1, 0x0100, 1, 40, 0, 0);  /* counts that cannot fit */
 	question(&m, "probe.example", 1);
 	CHECK("probe: insane counts", l7_dns_ops.probe(m.b, m.n, L7_DIR_TO_SERVER, &udp53) == 0);
@@ -590,6 +600,31 @@ static void test_corpus(void)
 		      b->n_rrtypes == 0 && b->ttl == 4294967295u && b->rcode == 0);
 		CHECK_U64("corpus deepflow tcp-multi: rrt 294us", h.events[2]->l7.latency_ns, 294000);
 		CHECK_U64("corpus deepflow tcp-multi: rrt 355us", h.events[3]->l7.latency_ns, 355000);
+	}
+	l7h_free(&h);
+
+	/* Suricata dns-tcp-multirequest-buffer: 20 requests, 20 responses over TCP */
+	setup(&h, L7_TCP);
+	vec_feed(&h, "tests/unit/data/dns/suricata_tcp_multirequest.vec");
+	size_t nq = 0, nr = 0, lat = 0;
+	for (size_t i = 0; i < h.n_events; i++) {
+		if (h.events[i]->l7.type == FE_L7_REQUEST)
+			nq++;
+		else
+			nr++, lat += h.events[i]->l7.latency_ns > 0;
+	}
+	CHECK("corpus suricata tcp-multirequest: 20 requests, 20 matched responses", nq == 20 && nr == 20 && lat == 20);
+	l7h_free(&h);
+
+	/* Suricata dns-forward-pointer: 2 questions, the first a forward pointer */
+	setup(&h, L7_UDP);
+	vec_feed(&h, "tests/unit/data/dns/suricata_forward_pointer.vec");
+	CHECK_U64("corpus suricata forward-pointer: request + response", h.n_events, 2);
+	if (h.n_events == 2) {
+		const struct fe_dns *q = &h.events[0]->l7.dns;
+		CHECK("corpus suricata forward-pointer: codemonkey.net. A,A", strcmp(q->query, "codemonkey.net.") == 0 &&
+		      strs_eq(q->qtypes, q->n_qtypes, STRS("A", "A")));
+		CHECK("corpus suricata forward-pointer: response matched", h.events[1]->l7.latency_ns > 0);
 	}
 	l7h_free(&h);
 

@@ -328,7 +328,7 @@ static void test_errors_and_bounds(void)
 {
 	struct l7_harness h;
 	setup(&h);
-	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nBLAH /x HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 1);
+	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nbl@h /x HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 1);
 	CHECK_U64("parse error: good requests around it", h.n_events, 2);
 	CHECK_U64("parse error: counted by reason", l7h_counter(&h, "http.error.INVALID_METHOD"), 1);
 	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n"
@@ -410,6 +410,29 @@ static void test_midstream_and_bodies(void)
 		l7h_feed(&h, S2C, chunk, sizeof(chunk), 3);
 	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
 	CHECK("big body: complete and in step", h.n_events == 3 && !h.events[2]->l7_info.truncated);
+	l7h_free(&h);
+}
+
+static void test_extension_methods(void)
+{
+	struct l7_harness h;
+	setup(&h);
+	/* within one segment, at the start of one, split after the method */
+	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nBREW /pot HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", 1);
+	feed(&h, C2S, "CCM_POST /ccm HTTP/1.1\r\nHost: h\r\n\r\n", 2);
+	feed(&h, C2S, "\r\nQUERY /q HTTP/1.1\r\nHost: h\r\n\r\n", 3);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n"
+	               "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
+	CHECK_U64("extension methods: events", h.n_events, 8);
+	if (h.n_events == 8) {
+		CHECK_STR("extension methods: BREW", http(&h, 1)->method, "BREW");
+		CHECK_STR("extension methods: CCM_POST", http(&h, 2)->method, "CCM_POST");
+		CHECK_STR("extension methods: QUERY after CRLF", http(&h, 3)->method, "QUERY");
+		CHECK("extension methods: response names the method", http(&h, 5)->code == 418 &&
+		      strcmp(http(&h, 5)->method, "BREW") == 0);
+		CHECK_STR("extension methods: known one after", http(&h, 4)->method, "GET");
+	}
+	CHECK_U64("extension methods: counted", l7h_counter(&h, "http.extension_method"), 3);
 	l7h_free(&h);
 }
 
@@ -524,6 +547,7 @@ int main(void)
 	test_gaps();
 	test_errors_and_bounds();
 	test_midstream_and_bodies();
+	test_extension_methods();
 	test_probe();
 	test_corpus();
 	return CHECK_DONE();
