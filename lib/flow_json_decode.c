@@ -55,8 +55,14 @@ static void oom(struct dec *d)
 /* Enter/leave a path component for error messages. */
 static size_t path_push(struct dec *d, const char *name)
 {
-	size_t len = strlen(d->path);
-	snprintf(d->path + len, sizeof(d->path) - len, "%s%s", len ? "." : "", name);
+	/* Called for every field: plain copies, no printf. */
+	size_t len = strlen(d->path), n = strlen(name), at = len;
+	if (at && at + 1 < sizeof(d->path))
+		d->path[at++] = '.';
+	if (at + n >= sizeof(d->path))
+		n = sizeof(d->path) - 1 - at;
+	memcpy(d->path + at, name, n);
+	d->path[at + n] = '\0';
 	return len;
 }
 
