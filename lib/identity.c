@@ -1051,6 +1051,15 @@ const struct identity_endpoint *identity_lookup(const struct identity_db *db, ui
 	return &db->eps[0];
 }
 
+const struct identity_endpoint *identity_lookup_net(const struct identity_db *db,
+                                                    const struct ipnet *n)
+{
+	uint32_t idx;
+	if (lpm_lookup_net(db->lpm, n, &idx, NULL) && idx < db->n_eps)
+		return &db->eps[idx];
+	return &db->eps[0];
+}
+
 static int parse_ip(const char *ip, uint8_t *family, uint8_t addr[16])
 {
 	memset(addr, 0, 16);

@@ -93,6 +93,10 @@ void identity_db_unref(struct identity_db *db);
 /* Longest-prefix match; never NULL (world when nothing matches). */
 const struct identity_endpoint *identity_lookup(const struct identity_db *db, uint8_t family,
                                                 const uint8_t addr[16]);
+/* The endpoint of every address of prefix n that no longer entry claims
+ * (longest entry containing n; world when none). */
+const struct identity_endpoint *identity_lookup_net(const struct identity_db *db,
+                                                    const struct ipnet *n);
 /* Same for an address in text form; NULL if text is not an address. */
 const struct identity_endpoint *identity_lookup_str(const struct identity_db *db, const char *ip);
 

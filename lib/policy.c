@@ -583,25 +583,36 @@ bool policy_rule_subject_matches(const struct policy *p, uint32_t rule,
 	return rule < p->n_rules && selector_matches(&p->rules[rule].subject, labels, n_labels);
 }
 
-bool policy_rule_peer_matches(const struct policy *p, uint32_t rule, const struct ipnet *n,
-                              const char *const *labels, size_t n_labels,
-                              const char *const *names, size_t n_names)
+bool policy_rule_peer_any(const struct policy *p, uint32_t rule)
 {
-	return rule < p->n_rules && peer_matches(&p->rules[rule], n, labels, n_labels, names, n_names);
+	return rule < p->n_rules && (p->rules[rule].peer_any || (p->rules[rule].entities & ENT_ALL));
 }
 
-int policy_walk_cidrs(const struct policy *p, int (*fn)(void *user, const struct ipnet *n),
+bool policy_rule_peer_matches_labels(const struct policy *p, uint32_t rule,
+                                     const char *const *labels, size_t n_labels,
+                                     const char *const *names, size_t n_names)
+{
+	if (rule >= p->n_rules)
+		return false;
+	/* everything but the CIDR peers */
+	struct rule r = p->rules[rule];
+	r.n_cidrs = 0;
+	static const struct ipnet none;
+	return peer_matches(&r, &none, labels, n_labels, names, n_names);
+}
+
+int policy_walk_cidrs(const struct policy *p,
+                      int (*fn)(void *user, uint32_t rule, const struct ipnet *net,
+                                const struct ipnet *except, size_t n_except),
                       void *user)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
 		for (size_t k = 0; k < r->n_cidrs; k++) {
-			int ret = fn(user, &r->cidrs[k].net);
+			int ret = fn(user, (uint32_t)i, &r->cidrs[k].net, r->cidrs[k].except,
+			             r->cidrs[k].n_except);
 			if (ret)
 				return ret;
-			for (size_t e = 0; e < r->cidrs[k].n_except; e++)
-				if ((ret = fn(user, &r->cidrs[k].except[e])))
-					return ret;
 		}
 	}
 	return 0;

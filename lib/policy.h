@@ -173,20 +173,23 @@ struct policy_port_spec {
 size_t policy_rule_port_specs(const struct policy *p, uint32_t rule,
                               const struct policy_port_spec **specs);
 
-/* Peer / subject tests, exactly as policy_eval_l34 applies them. The peer
- * is a prefix n: an address (full length), or a prefix all of whose
- * addresses share the labels and names given (for the compiler: no rule
- * CIDR or except lies strictly inside n). */
+/* Subject and peer tests, split the way the compiler indexes them:
+ * selectors, entities and FQDN names here; CIDR peers through
+ * policy_walk_cidrs. A rule's peer matches an address when
+ * policy_rule_peer_any() or policy_rule_peer_matches_labels() holds or one
+ * of its CIDRs contains the address and none of that CIDR's excepts does. */
 struct ipnet;
 bool policy_rule_subject_matches(const struct policy *p, uint32_t rule,
                                  const char *const *labels, size_t n_labels);
-bool policy_rule_peer_matches(const struct policy *p, uint32_t rule, const struct ipnet *n,
-                              const char *const *labels, size_t n_labels,
-                              const char *const *names, size_t n_names);
-
-/* Every CIDR and `except` prefix the rules mention (for the compiler's
- * prefix set). Stops when fn returns non-zero. */
-int policy_walk_cidrs(const struct policy *p, int (*fn)(void *user, const struct ipnet *n),
+bool policy_rule_peer_any(const struct policy *p, uint32_t rule);
+bool policy_rule_peer_matches_labels(const struct policy *p, uint32_t rule,
+                                     const char *const *labels, size_t n_labels,
+                                     const char *const *names, size_t n_names);
+/* Every CIDR peer with its excepts (rule order). Stops when fn returns
+ * non-zero and returns that value. */
+int policy_walk_cidrs(const struct policy *p,
+                      int (*fn)(void *user, uint32_t rule, const struct ipnet *net,
+                                const struct ipnet *except, size_t n_except),
                       void *user);
 
 #endif /* FLOWD_POLICY_H */
