@@ -70,6 +70,7 @@ struct h1_dir {
 	bool line_start;
 	char carry[16];
 	size_t carry_len;
+	uint64_t lost_between;     /* hole bytes since the last message (responses) */
 	/* request bytes that arrived while waiting for an upgrade's answer */
 	char *ubuf;
 	size_t ulen;
@@ -103,7 +104,12 @@ struct h1_state {
 	bool tunnel;               /* CONNECT answered 2xx */
 	bool resume_req;           /* the upgrade was declined */
 	bool expect_skip;          /* final answer before a 100-continue body */
+	uint32_t resp_lost;        /* responses lost in holes, not yet settled */
 };
+
+/* The shortest message a hole can have swallowed ("GET / HTTP/1.1" or a
+ * status line, and an empty header section). */
+#define H1_MIN_MESSAGE 17
 
 static const char *const h1_methods[] = {
 	"DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
@@ -450,6 +456,15 @@ static int response_headers_complete(struct h1_state *st, struct h1_dir *d, llht
 	}
 	if (d->truncated)
 		l7_count(st->ctx, "http.headers_truncated", 1);
+	if (d->lost_between >= H1_MIN_MESSAGE)
+		st->resp_lost++;
+	d->lost_between = 0;
+	for (; st->resp_lost > 0; st->resp_lost--) {
+		/* answers we never saw: their requests are done */
+		l7_count(st->ctx, "http.response_lost", 1);
+		if (st->q_len || st->dropped_tail)
+			queue_pop(st);
+	}
 	queue_pop(st);
 	struct h1_req *r = &st->cur;
 
@@ -926,7 +941,10 @@ static void h1_data(void *state, struct l7_ctx *ctx, enum l7_dir dir,
 		return;
 	st->ctx = ctx;
 	st->ts = ts_ns;
-	feed(st, &st->d[dir], (const char *)p, n);
+	struct h1_dir *d = &st->d[dir];
+	if (d->mode == M_RESYNC && d->carry_len == 0)
+		d->line_start = true;   /* a segment often starts a message */
+	feed(st, d, (const char *)p, n);
 	after_call(st);
 }
 
@@ -958,6 +976,29 @@ static uint64_t skip_body(struct h1_state *st, struct h1_dir *d, uint64_t len)
 	return fed;
 }
 
+/* A hole took bytes of messages we never parsed. Assume one message was
+ * lost when they could hold one, so that the requests and responses after
+ * it still pair up (exact when the hole held one message; a hole that
+ * swallowed several shifts the pairing). A lost request becomes a
+ * placeholder in the queue now; a lost response is settled when the next
+ * response is found (the pipeline may report a response-side hole before
+ * the request it answered has been read). */
+static void lost_bytes(struct h1_state *st, enum l7_dir dir, uint64_t len, bool in_message)
+{
+	if (dir == L7_DIR_TO_SERVER) {
+		if (in_message || len >= H1_MIN_MESSAGE)
+			queue_placeholder(st);
+		return;
+	}
+	struct h1_dir *d = &st->d[1];
+	if (in_message) {
+		st->resp_lost++;
+		d->lost_between = 0;
+	} else {
+		d->lost_between += len;
+	}
+}
+
 static void h1_gap(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t len, uint64_t ts_ns)
 {
 	struct h1_state *st = state;
@@ -976,6 +1017,7 @@ static void h1_gap(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t le
 	case M_RESYNC:
 		d->carry_len = 0;
 		d->line_start = true;   /* data after a hole may start a message */
+		lost_bytes(st, dir, len, false);
 		return;
 	case M_PARSE:
 		break;
@@ -1007,8 +1049,10 @@ static void h1_gap(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t le
 				after_call(st);
 				return;
 			}
-			/* the message ended inside the hole: the rest is between messages */
+			/* the message ended inside the hole: the rest of it hit
+			 * what came next */
 			l7_count(ctx, "http.gap_in_body", 1);
+			lost_bytes(st, dir, len, false);
 		} else {
 			d->gap_bytes += len;
 			if (dir == L7_DIR_TO_CLIENT)
@@ -1020,10 +1064,12 @@ static void h1_gap(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t le
 		}
 	} else if (d->phase == PH_HEADERS || (d->phase == PH_BODY && d->interim)) {
 		l7_count(ctx, "http.gap_in_headers", 1);
-		if (dir == L7_DIR_TO_SERVER && !d->interim)
-			queue_placeholder(st);
+		if (!d->interim)
+			lost_bytes(st, dir, len, true);
 	} else {
+		/* the lost bytes belonged to at least one message */
 		l7_count(ctx, "http.gap_between_messages", 1);
+		lost_bytes(st, dir, len, false);
 	}
 	start_resync(d, true);
 	after_call(st);

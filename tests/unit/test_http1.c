@@ -291,9 +291,40 @@ static void test_gaps(void)
 	CHECK_U64("gap past body: events", h.n_events, 5);
 	if (h.n_events == 5) {
 		CHECK_U64("gap past body: first marked with its part", h.events[3]->l7_info.gap_bytes, 5);
-		CHECK_U64("gap past body: resynced on the next status line", http(&h, 4)->code, 202);
+		CHECK("gap past body: /b's response lost, the next pairs with /c", http(&h, 4)->code == 202 &&
+		      strcmp(http(&h, 4)->url, "http://h/c") == 0);
 	}
+	CHECK_U64("gap past body: lost response counted", l7h_counter(&h, "http.response_lost"), 1);
 	CHECK_U64("gap past body: resync counted", l7h_counter(&h, "http.resync"), 1);
+	l7h_free(&h);
+
+	/* a hole between messages: one response lost, the pairing goes on;
+	 * the next segment may start a message even without a line break */
+	setup(&h);
+	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n", 1);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	l7h_gap(&h, S2C, 60, 3);
+	feed(&h, S2C, "AAAAAAAA", 4);
+	feed(&h, S2C, "HTTP/1.1 203 OK\r\nContent-Length: 0\r\n\r\n", 5);
+	CHECK("gap between responses: next pairs with /c", h.n_events == 5 && http(&h, 4)->code == 203 &&
+	      strcmp(http(&h, 4)->url, "http://h/c") == 0);
+	l7h_free(&h);
+
+	/* a response-side hole reported before the request it answered was
+	 * read (the pipeline delivers directions independently) */
+	setup(&h);
+	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 1);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	l7h_gap(&h, S2C, 40, 3);
+	feed(&h, C2S, "GET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n", 4);
+	feed(&h, S2C, "HTTP/1.1 204 No Content\r\n\r\n", 5);
+	CHECK("hole before its request: next pairs with /c", h.n_events == 5 && http(&h, 4)->code == 204 &&
+	      strcmp(http(&h, 4)->url, "http://h/c") == 0);
+	/* a hole too small to hold a response (stray CRLF) loses none */
+	feed(&h, C2S, "GET /d HTTP/1.1\r\nHost: h\r\n\r\n", 6);
+	l7h_gap(&h, S2C, 2, 7);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 8);
+	CHECK("small hole: pairing kept", h.n_events == 7 && strcmp(http(&h, 6)->url, "http://h/d") == 0);
 	l7h_free(&h);
 
 	/* gap in chunked body: completes, marked, resync */
