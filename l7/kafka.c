@@ -28,7 +28,7 @@
 
 #define KAFKA_MAX_REQUEST   (128u << 20)  /* brokers refuse > 100 MiB by default */
 #define KAFKA_MAX_RESPONSE  (1u << 30)
-#define KAFKA_TOPICS_MAX    1024          /* the joined topic list of one message */
+#define KAFKA_TOPICS_MAX    4096          /* the joined topic list of one message */
 #define KAFKA_SCAN_MAX      512           /* resync window */
 #define KAFKA_PENDING_DEFAULT 64
 
@@ -55,17 +55,16 @@ struct kmsg {
 	bool have_fixed;                /* api_key/version/correlation_id (response: corr) */
 	int16_t api_key, api_version;
 	int32_t correlation_id;
-	bool client_id_set;
-	char client_id[KAFKA_NAME_MAX + 1];
-	char topics[KAFKA_TOPICS_MAX + 1];
-	size_t topics_len;
+	bool client_id_set;             /* requests: kconn.client_id holds it */
+	size_t topics_len;              /* kdir.topics */
 	int16_t error_top, error_nested;
 	bool acks_zero;
 	bool body_bad;                  /* layout did not match: body fields dropped */
 	bool accounted;                 /* nothing to report, already counted */
 	uint64_t gap_bytes;
-	/* the last topic name seen, to pair it with a topic ID of the same struct */
-	char pair_name[KAFKA_NAME_MAX + 1];
+	/* the last topic name seen (in kdir.topics), to pair it with a topic ID
+	 * of the same struct */
+	size_t pair_off, pair_len;
 	uint32_t pair_elem;
 	bool pair_valid;
 	struct kpending req;            /* responses: the request, taken out of the map */
@@ -82,7 +81,9 @@ struct kdir {
 	uint64_t frame_left;            /* bytes of the current frame not consumed yet */
 	struct kwalk walk;
 	struct kmsg msg;
-	uint8_t scan[KAFKA_SCAN_MAX];
+	char *topics;                   /* distinct topic names, comma-joined; grown */
+	size_t topics_cap;
+	uint8_t *scan;                  /* resync window, allocated on first use */
 	size_t scan_len;
 	bool synced;                    /* framing found at least once */
 	bool closed;
@@ -91,8 +92,9 @@ struct kdir {
 struct kconn {
 	struct l7_ctx *ctx;             /* valid during one ops call */
 	struct kdir d[2];
-	struct kpending *pending;
-	size_t max_pending;
+	struct kpending *pending;       /* n_slots entries, grown up to max_pending */
+	size_t n_slots, max_pending;
+	char client_id[KAFKA_NAME_MAX + 1];   /* of the request being read */
 	uint64_t seq;
 	unsigned n_malformed;           /* for the probe */
 };
@@ -139,24 +141,42 @@ static void pending_release(struct kpending *p)
 
 static struct kpending *pending_find(struct kconn *c, int32_t corr)
 {
-	for (size_t i = 0; i < c->max_pending; i++)
+	for (size_t i = 0; i < c->n_slots; i++)
 		if (c->pending[i].used && c->pending[i].correlation_id == corr)
 			return &c->pending[i];
 	return NULL;
 }
 
-static void pending_add(struct kconn *c, const struct kmsg *m, uint64_t ts)
+static void pending_add(struct kconn *c, const struct kdir *d, uint64_t ts)
 {
+	const struct kmsg *m = &d->msg;
 	struct kpending *slot = pending_find(c, m->correlation_id), *oldest = NULL;
 	if (slot) {                     /* a reused id: the old request got no answer */
 		count(c, "kafka.unanswered", 1);
 		pending_release(slot);
 	}
-	for (size_t i = 0; !slot && i < c->max_pending; i++) {
+	for (size_t i = 0; !slot && i < c->n_slots; i++) {
 		if (!c->pending[i].used)
 			slot = &c->pending[i];
 		else if (!oldest || c->pending[i].seq < oldest->seq)
 			oldest = &c->pending[i];
+	}
+	if (!slot && c->n_slots < c->max_pending) {
+		/* most connections have a few requests in flight: grow on demand */
+		size_t n = c->n_slots ? c->n_slots * 2 : 4;
+		if (n > c->max_pending)
+			n = c->max_pending;
+		struct kpending *p = realloc(c->pending, n * sizeof(*p));
+		if (p) {
+			memset(p + c->n_slots, 0, (n - c->n_slots) * sizeof(*p));
+			slot = p + c->n_slots;
+			c->pending = p;
+			c->n_slots = n;
+		}
+	}
+	if (!slot && !oldest) {
+		count(c, "kafka.pending_evicted", 1);   /* no memory: not tracked */
+		return;
 	}
 	if (!slot) {
 		count(c, "kafka.pending_evicted", 1);
@@ -169,7 +189,7 @@ static void pending_add(struct kconn *c, const struct kmsg *m, uint64_t ts)
 	slot->correlation_id = m->correlation_id;
 	slot->ts_ns = ts;
 	slot->seq = ++c->seq;
-	slot->topics = m->topics_len && !m->body_bad ? strdup(m->topics) : NULL;
+	slot->topics = m->topics_len && !m->body_bad ? strndup(d->topics, m->topics_len) : NULL;
 }
 
 /* --- topics ----------------------------------------------------------------- */
@@ -189,34 +209,52 @@ static bool valid_topic(const char *s, size_t len)
 	return true;
 }
 
-static bool has_topic(const struct kmsg *m, const char *s, size_t len)
+/* Offset of the name in the list, or -1. */
+static long find_topic(const struct kdir *d, const char *s, size_t len)
 {
-	const char *p = m->topics, *end = m->topics + m->topics_len;
+	const char *p = d->topics, *end = d->topics + d->msg.topics_len;
 	while (p < end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
 		if (n == len && memcmp(p, s, len) == 0)
-			return true;
+			return p - d->topics;
 		p += n + 1;
 	}
-	return false;
+	return -1;
 }
 
-/* Distinct names in order of appearance, comma-joined. */
-static void add_topic(struct kconn *c, struct kmsg *m, const char *s, size_t len)
+/* Distinct names in order of appearance, comma-joined. Returns the name's
+ * offset in the list, -1 if it did not fit. */
+static long add_topic(struct kconn *c, struct kdir *d, const char *s, size_t len)
 {
-	if (has_topic(m, s, len))
-		return;
-	size_t need = len + (m->topics_len ? 1 : 0);
-	if (m->topics_len + need > KAFKA_TOPICS_MAX) {
+	struct kmsg *m = &d->msg;
+	long at = find_topic(d, s, len);
+	if (at >= 0)
+		return at;
+	size_t need = m->topics_len + (m->topics_len ? 1 : 0) + len;
+	if (need > KAFKA_TOPICS_MAX) {
 		count(c, "kafka.topics_truncated", 1);
-		return;
+		return -1;
+	}
+	if (need + 1 > d->topics_cap) {
+		size_t cap = d->topics_cap ? d->topics_cap : 64;
+		while (cap < need + 1)
+			cap *= 2;
+		char *t = realloc(d->topics, cap);
+		if (!t) {
+			count(c, "kafka.topics_truncated", 1);
+			return -1;
+		}
+		d->topics = t;
+		d->topics_cap = cap;
 	}
 	if (m->topics_len)
-		m->topics[m->topics_len++] = ',';
-	memcpy(m->topics + m->topics_len, s, len);
+		d->topics[m->topics_len++] = ',';
+	at = (long)m->topics_len;
+	memcpy(d->topics + m->topics_len, s, len);
 	m->topics_len += len;
-	m->topics[m->topics_len] = '\0';
+	d->topics[m->topics_len] = '\0';
+	return at;
 }
 
 static bool zero_uuid(const uint8_t *id)
@@ -242,8 +280,8 @@ static void on_field(void *user, const struct kwalk_field *f)
 	switch (f->cap) {
 	case KCAP_CLIENT_ID:
 		if (!f->null && f->s) {
-			memcpy(m->client_id, f->s, f->len);
-			m->client_id[f->len] = '\0';
+			memcpy(c->client_id, f->s, f->len);
+			c->client_id[f->len] = '\0';
 			m->client_id_set = true;
 		}
 		break;
@@ -255,11 +293,13 @@ static void on_field(void *user, const struct kwalk_field *f)
 			count(c, "kafka.topic_invalid", 1);
 			break;
 		}
-		add_topic(c, m, f->s, f->len);
-		memcpy(m->pair_name, f->s, f->len);
-		m->pair_name[f->len] = '\0';
-		m->pair_elem = f->elem;
-		m->pair_valid = true;
+		long at = add_topic(c, d, f->s, f->len);
+		if (at >= 0) {
+			m->pair_off = (size_t)at;
+			m->pair_len = f->len;
+			m->pair_elem = f->elem;
+			m->pair_valid = true;
+		}
 		break;
 	case KCAP_TOPIC_ID: {
 		if (zero_uuid(f->id))
@@ -269,13 +309,17 @@ static void on_field(void *user, const struct kwalk_field *f)
 			/* name and ID of one topic: responses teach the mapping
 			 * (Metadata, CreateTopics); in requests the name is
 			 * already listed. */
-			if (d->dir == L7_DIR_TO_CLIENT && c->ctx)
-				l7_kafka_topic_set(c->ctx, f->id, m->pair_name);
+			if (d->dir == L7_DIR_TO_CLIENT && c->ctx) {
+				char name[KAFKA_NAME_MAX + 1];
+				memcpy(name, d->topics + m->pair_off, m->pair_len);
+				name[m->pair_len] = '\0';
+				l7_kafka_topic_set(c->ctx, f->id, name);
+			}
 			break;
 		}
 		const char *name = c->ctx ? l7_kafka_topic_get(c->ctx, f->id) : NULL;
 		if (name && valid_topic(name, strlen(name)))
-			add_topic(c, m, name, strlen(name));
+			add_topic(c, d, name, strlen(name));
 		else
 			count(c, "kafka.topic_id_unresolved", 1);
 		break;
@@ -315,12 +359,12 @@ static void emit(struct kconn *c, struct kdir *d, uint64_t ts, bool truncated)
 		return;
 	struct fe_kafka *k = &ev->l7.kafka;
 	ev->l7.kind = FE_L7K_KAFKA;
-	const char *topics = m->body_bad ? "" : m->topics;
+	const char *topics = m->body_bad || !m->topics_len ? "" : d->topics;
 	if (request) {
 		k->api_key = api_key_name(ev, m->api_key);
 		k->api_version = m->api_version;
 		if (m->client_id_set)
-			k->client_id = fe_strdup(ev, m->client_id);
+			k->client_id = fe_strdup(ev, c->client_id);
 	} else {
 		const struct kpending *r = &m->req;
 		k->api_key = api_key_name(ev, r->api_key);
@@ -371,7 +415,7 @@ static void finish(struct kconn *c, struct kdir *d, uint64_t ts, bool truncated)
 		/* Produce with acks=0 gets no response. */
 		bool answered = !(m->api_key == 0 && m->acks_zero && !m->body_bad);
 		if (answered && !truncated)
-			pending_add(c, m, ts);
+			pending_add(c, d, ts);
 	} else {
 		emit(c, d, ts, truncated);
 	}
@@ -386,6 +430,8 @@ static void finish(struct kconn *c, struct kdir *d, uint64_t ts, bool truncated)
 static void enter_resync(struct kconn *c, struct kdir *d)
 {
 	count(c, "kafka.desync", 1);
+	if (!d->scan && !(d->scan = malloc(KAFKA_SCAN_MAX)))
+		count(c, "kafka.oom", 1);       /* without a window every byte is skipped */
 	msg_reset(&d->msg);
 	d->state = KS_RESYNC;
 	d->scan_len = 0;
@@ -538,8 +584,10 @@ static size_t frames(struct kconn *c, struct kdir *d, const uint8_t *p, size_t n
 				memcpy(head, d->fix, 4);
 				enter_resync(c, d);
 				/* a frame may start inside the bad size bytes */
-				memcpy(d->scan, head, 4);
-				d->scan_len = 4;
+				if (d->scan) {
+					memcpy(d->scan, head, 4);
+					d->scan_len = 4;
+				}
 				continue;
 			}
 			d->frame_left = size;
@@ -607,7 +655,11 @@ static void feed(struct kconn *c, struct kdir *d, const uint8_t *p, size_t n, ui
 			if (d->state != KS_RESYNC)
 				return;
 		}
-		size_t take = sizeof(d->scan) - d->scan_len;
+		if (!d->scan) {
+			count(c, "kafka.resync_skipped_bytes", n);
+			return;
+		}
+		size_t take = KAFKA_SCAN_MAX - d->scan_len;
 		if (take > n)
 			take = n;
 		memcpy(d->scan + d->scan_len, p, take);
@@ -685,38 +737,40 @@ static void gap(struct kconn *c, struct kdir *d, uint64_t len, uint64_t ts)
 
 /* --- parser interface ------------------------------------------------------ */
 
+static void kafka_destroy(void *state)
+{
+	struct kconn *c = state;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_slots; i++)
+		free(c->pending[i].topics);
+	for (int i = 0; i < 2; i++) {
+		free(c->d[i].msg.req.topics);
+		free(c->d[i].topics);
+		free(c->d[i].scan);
+	}
+	free(c->pending);
+	free(c);
+}
+
 static void *kafka_create(const struct l7_conn_info *ci, const struct l7_config *cfg)
 {
 	struct kconn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->max_pending = cfg && cfg->max_pending ? cfg->max_pending : KAFKA_PENDING_DEFAULT;
-	c->pending = calloc(c->max_pending, sizeof(*c->pending));
-	if (!c->pending) {
-		free(c);
-		return NULL;
-	}
 	for (int i = 0; i < 2; i++) {
 		c->d[i].conn = c;
 		c->d[i].dir = (enum l7_dir)i;
 		/* joined mid-connection: the first byte need not start a frame */
 		c->d[i].synced = !(ci && ci->midstream);
 		c->d[i].state = c->d[i].synced ? KS_SIZE : KS_RESYNC;
+		if (!c->d[i].synced && !(c->d[i].scan = malloc(KAFKA_SCAN_MAX))) {
+			kafka_destroy(c);
+			return NULL;
+		}
 	}
 	return c;
-}
-
-static void kafka_destroy(void *state)
-{
-	struct kconn *c = state;
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->max_pending; i++)
-		free(c->pending[i].topics);
-	for (int i = 0; i < 2; i++)
-		free(c->d[i].msg.req.topics);
-	free(c->pending);
-	free(c);
 }
 
 static void kafka_data(void *state, struct l7_ctx *ctx, enum l7_dir dir,
@@ -749,7 +803,7 @@ static void kafka_close(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64
 		else if (d->state == KS_SIZE && d->fix_len)
 			count(c, "kafka.truncated", 1);
 		if (dir == L7_DIR_TO_CLIENT) {
-			for (size_t i = 0; i < c->max_pending; i++) {
+			for (size_t i = 0; i < c->n_slots; i++) {
 				if (c->pending[i].used) {
 					count(c, "kafka.unanswered", 1);
 					pending_release(&c->pending[i]);
@@ -798,14 +852,15 @@ static int kafka_probe(const uint8_t *data, size_t len, enum l7_dir dir,
 	uint32_t size = rd32(data);
 	if (len >= 4 + (size_t)size) {
 		/* the whole frame is here: it must decode without a complaint */
-		struct kpending pend[1];
-		memset(pend, 0, sizeof(pend));
-		probe.pending = pend;
 		probe.max_pending = 1;
 		d->state = KS_SIZE;
 		feed(&probe, d, data, 4 + (size_t)size, 0);
 		bool clean = d->state == KS_SIZE && probe.n_malformed == 0;
-		free(pend[0].topics);
+		if (probe.n_slots)
+			free(probe.pending[0].topics);
+		free(probe.pending);
+		free(d->topics);
+		free(d->scan);
 		if (!clean)
 			return port ? 40 : 0;
 		score = 95;

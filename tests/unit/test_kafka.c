@@ -787,6 +787,34 @@ static void test_segmentation(void)
 }
 
 /* Responses in another order than their requests are matched by id. */
+/* The joined topic list is bounded (4096 bytes); the rest is counted. */
+static void test_many_topics(void)
+{
+	static char names[300][32];
+	static const char *list[300];
+	for (int i = 0; i < 300; i++) {
+		snprintf(names[i], sizeof(names[i]), "topic-%04d-abcdefghij", i);
+		list[i] = names[i];
+	}
+	start();
+	produce_req(3, 1, list, 300, 1, 5);
+	feed(L7_DIR_TO_SERVER, 1);
+	const struct fe_kafka *k = kev(0);
+	/* 21-byte names + commas: 186 fit in 4096 bytes */
+	CHECK("many topics: bounded list", k && strlen(k->topic) == 186 * 22 - 1);
+	CHECK("many topics: first and last listed",
+	      k && strncmp(k->topic, "topic-0000-abcdefghij,", 22) == 0 &&
+	      strcmp(k->topic + strlen(k->topic) - 21, "topic-0185-abcdefghij") == 0);
+	CHECK_U64("many topics: counted", l7h_counter(&H, "kafka.topics_truncated"), 114);
+	/* the same topic many times is listed once */
+	const char *same[50];
+	for (int i = 0; i < 50; i++)
+		same[i] = "orders";
+	produce_req(3, 2, same, 50, 1, 5);
+	feed(L7_DIR_TO_SERVER, 2);
+	expect("repeated topic", 1, FE_L7_REQUEST, "produce", 3, 2, "orders", 0);
+}
+
 static void test_out_of_order(void)
 {
 	start();
@@ -1139,6 +1167,7 @@ int main(void)
 	test_header_only_apis();
 	test_unknown();
 	test_segmentation();
+	test_many_topics();
 	test_out_of_order();
 	test_gaps();
 	test_bad_input();
