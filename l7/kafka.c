@@ -212,6 +212,8 @@ static bool valid_topic(const char *s, size_t len)
 /* Offset of the name in the list, or -1. */
 static long find_topic(const struct kdir *d, const char *s, size_t len)
 {
+	if (!d->msg.topics_len)
+		return -1;
 	const char *p = d->topics, *end = d->topics + d->msg.topics_len;
 	while (p < end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));

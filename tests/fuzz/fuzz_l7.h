@@ -22,6 +22,8 @@ struct fuzz_conn {
 	struct l7_ctx ctx;
 	struct l7_conn_info ci;
 	bool switched;
+	struct { uint8_t id[16]; char name[256]; } topics[4];   /* Kafka topic IDs */
+	unsigned n_topics;
 };
 
 static volatile size_t fuzz_sink;
@@ -67,6 +69,10 @@ static void fz_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 			fuzz_str(l->dns.qtypes[i]);
 		for (size_t i = 0; i < l->dns.n_rrtypes; i++)
 			fuzz_str(l->dns.rrtypes[i]);
+	} else if (l->kind == FE_L7K_KAFKA) {
+		fuzz_str(l->kafka.api_key);
+		fuzz_str(l->kafka.topic);
+		fuzz_str(l->kafka.client_id);
 	} else {
 		abort();   /* a parser must say what it filled */
 	}
@@ -99,12 +105,19 @@ static void fz_count(struct l7_ctx *ctx, const char *name, uint64_t n)
 
 static void fz_topic_set(struct l7_ctx *ctx, const uint8_t id[16], const char *name)
 {
-	(void)ctx; (void)id; (void)name;
+	struct fuzz_conn *c = ctx->owner;
+	unsigned i = c->n_topics++ % 4;
+	memcpy(c->topics[i].id, id, 16);
+	strncpy(c->topics[i].name, name, sizeof(c->topics[i].name) - 1);
+	c->topics[i].name[sizeof(c->topics[i].name) - 1] = '\0';
 }
 
 static const char *fz_topic_get(struct l7_ctx *ctx, const uint8_t id[16])
 {
-	(void)ctx; (void)id;
+	struct fuzz_conn *c = ctx->owner;
+	for (unsigned i = 0; i < 4 && i < c->n_topics; i++)
+		if (!memcmp(c->topics[i].id, id, 16))
+			return c->topics[i].name;
 	return NULL;
 }
 
