@@ -22,7 +22,6 @@
 #include "kafka_proto.h"
 #include "l7.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

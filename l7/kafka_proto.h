@@ -43,10 +43,7 @@ enum kop_cap {
 	KCAP_ERROR,     /* int16: an error code nested in the message (partition, topic) */
 	KCAP_ERROR_TOP, /* int16: a top-level error code (wins over nested ones) */
 	KCAP_ACKS,      /* int16: Produce acks (0: no response will come) */
-	KCAP_API_KEY,   /* header fields */
-	KCAP_API_VERSION,
-	KCAP_CORRELATION_ID,
-	KCAP_CLIENT_ID,
+	KCAP_CLIENT_ID, /* request header */
 };
 
 struct kop {
