@@ -148,6 +148,65 @@ static void tcp_summary(struct sb *s, uint16_t flags)
 	}
 }
 
+/* flowd extension: a gRPC response (one with a Grpc-Status header, from
+ * the trailers) ends its Summary with " gRPC <status name>[: <message>]",
+ * the message percent-decoded as gRPC sends it (e.g. "... gRPC NOT_FOUND:
+ * no such item"). Hubble has no gRPC fields; the headers keep the raw
+ * values. */
+static const char *http_header(const struct fe_http *h, const char *key)
+{
+	for (size_t i = 0; i < h->n_headers; i++)
+		if (h->headers[i].key && strcmp(h->headers[i].key, key) == 0)
+			return h->headers[i].value;
+	return NULL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void grpc_summary(struct sb *s, const struct fe_http *h)
+{
+	static const char *const names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+		"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+		"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+		"UNAUTHENTICATED",
+	};
+	const char *st = http_header(h, "Grpc-Status");
+	if (!st)
+		return;
+	char *end;
+	errno = 0;
+	unsigned long code = strtoul(st, &end, 10);
+	sb_str(s, " gRPC ");
+	if (*st && !*end && !errno && code < sizeof(names) / sizeof(names[0]))
+		sb_str(s, names[code]);
+	else
+		sb_str(s, st);
+	const char *msg = http_header(h, "Grpc-Message");
+	if (!msg || !*msg)
+		return;
+	sb_str(s, ": ");
+	for (const char *p = msg; *p; p++) {
+		int hi, lo;
+		if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+			char c = (char)(hi << 4 | lo);
+			sb_put(s, &c, 1);
+			p += 2;
+		} else {
+			sb_put(s, p, 1);
+		}
+	}
+}
+
 static void http_summary(struct sb *s, const struct fe_l7 *l7)
 {
 	const struct fe_http *h = &l7->http;
@@ -164,6 +223,7 @@ static void http_summary(struct sb *s, const struct fe_l7 *l7)
 		sb_str(s, " ");
 		sb_str(s, h->url);
 		sb_str(s, ")");
+		grpc_summary(s, h);
 	}
 }
 

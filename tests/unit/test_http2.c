@@ -284,6 +284,9 @@ static void test_grpc_bidi(void)
 		CHECK_U64("bidi: server messages", h.events[1]->l7_info.messages, 3);
 		CHECK_STR("bidi: grpc-status", l7h_http_header(h.events[1], "Grpc-Status"), "14");
 		CHECK_STR("bidi: grpc-message", l7h_http_header(h.events[1], "Grpc-Message"), "unavailable%20now");
+		fe_set_summary(h.events[1]);
+		CHECK_STR("bidi: summary decodes the message", h.events[1]->summary,
+		          "HTTP/2 200 0ms (POST http://chat/chat.Chat/Talk) gRPC UNAVAILABLE: unavailable now");
 	}
 	h2b_free(&all);
 	h2b_free(&three);
@@ -309,6 +312,9 @@ static void test_grpc_trailers_only(void)
 	if (h.n_events == 2) {
 		CHECK_STR("trailers-only: grpc-status", l7h_http_header(h.events[1], "Grpc-Status"), "5");
 		CHECK_STR("trailers-only: grpc-message", l7h_http_header(h.events[1], "Grpc-Message"), "no such greeting");
+		fe_set_summary(h.events[1]);
+		CHECK_STR("trailers-only: summary", h.events[1]->summary,
+		          "HTTP/2 200 0ms (POST http://198.18.0.2:50051/helloworld.Greeter/SayHello) gRPC NOT_FOUND: no such greeting");
 		CHECK_U64("trailers-only: no response messages", h.events[1]->l7_info.messages, 0);
 		CHECK_U64("trailers-only: 1 request message", h.events[0]->l7_info.messages, 1);
 	}
