@@ -2,6 +2,8 @@
 /* flowctl: dispatch to a subcommand (cli/<name>.c). */
 #include "cli.h"
 
+#include "l7.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +60,13 @@ static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("flowctl %s\n", FLOWCTL_VERSION);
+	printf("flowctl %s\nparsers:", FLOWCTL_VERSION);
+	for (int pr = L7_PROTO_NONE + 1; pr < L7_PROTO_MAX; pr++) {
+		const struct l7_parser_ops *ops = l7_parser_by_proto((enum l7_proto)pr);
+		if (ops)
+			printf(" %s", ops->name);
+	}
+	printf("\n");
 	return 0;
 }
 

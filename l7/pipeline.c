@@ -1142,10 +1142,12 @@ static void tcp_input(struct pipeline *p, struct conn *c, int side, const struct
 		sink_for(c, side, &ref, &sink);
 		tcp_reasm_segment(r, &p->pool, &sink, seq, payload, avail, len, fin, ts);
 	}
-	if ((fl & FLOW_TCP_ACK) && c->l7 != L7S_OFF && c->rs[1 - side].started) {
-		sink_for(c, 1 - side, &ref, &sink);
-		tcp_reasm_ack(&c->rs[1 - side], &p->pool, &sink, pi->tcp_ack, ts);
+	else if (c->rs[side].started) {
+		sink_for(c, side, &ref, &sink);
+		tcp_reasm_sender_seen(&c->rs[side], &p->pool, &sink, ts);
 	}
+	if ((fl & FLOW_TCP_ACK) && c->l7 != L7S_OFF && c->rs[1 - side].started)
+		tcp_reasm_ack(&c->rs[1 - side], pi->tcp_ack);
 	if (fl & FLOW_TCP_RST) {
 		p->c.tcp_rst++;
 		if (c->l7 != L7S_OFF)

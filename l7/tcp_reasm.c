@@ -186,10 +186,46 @@ static bool over_budget(const struct tcp_reasm *r, const struct tcp_reasm_pool *
 	return r->held_bytes + need > pool->max_per_stream || pool->used + need > pool->max;
 }
 
-int tcp_reasm_segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
-                      const struct tcp_reasm_sink *sink, uint32_t seq,
-                      const uint8_t *p, uint32_t caplen, uint32_t len, bool fin,
-                      uint64_t ts)
+void tcp_reasm_ack(struct tcp_reasm *r, uint32_t ack)
+{
+	if (!r->started || r->closed)
+		return;
+	int64_t delta = (int32_t)(ack - r->next_seq);
+	if (delta <= 0 || delta > (int64_t)TCP_REASM_WINDOW)
+		return;
+	/* An ACK one past what we have, with nothing held, is almost always the
+	 * ACK of a FIN the capture missed, not one lost byte of data. */
+	if (delta == 1 && !r->held && !r->fin_seen)
+		return;
+	uint64_t target = r->next_off + (uint64_t)delta;
+	if (r->fin_seen && target > r->fin_off)
+		target = r->fin_off;
+	if (!r->ack_pending || target > r->ack_off)
+		r->ack_off = target;
+	r->ack_pending = true;
+}
+
+void tcp_reasm_sender_seen(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
+                           const struct tcp_reasm_sink *sink, uint64_t ts)
+{
+	if (!r->ack_pending || r->closed)
+		return;
+	r->ack_pending = false;
+	const uint64_t target = r->ack_off;
+	while (r->next_off < target) {
+		if (r->held && r->held->off < target)
+			skip_to_held(r, pool, sink, ts);
+		else
+			emit_gap(r, pool, sink, target - r->next_off, ts);
+	}
+	drain(r, pool, sink, ts);
+	check_fin(r, sink, ts);
+}
+
+static int segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
+                   const struct tcp_reasm_sink *sink, uint32_t seq,
+                   const uint8_t *p, uint32_t caplen, uint32_t len, bool fin,
+                   uint64_t ts)
 {
 	if (caplen > len)
 		caplen = len;
@@ -271,38 +307,24 @@ int tcp_reasm_segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
 	return rc;
 }
 
-void tcp_reasm_ack(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
-                   const struct tcp_reasm_sink *sink, uint32_t ack, uint64_t ts)
+int tcp_reasm_segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
+                      const struct tcp_reasm_sink *sink, uint32_t seq,
+                      const uint8_t *p, uint32_t caplen, uint32_t len, bool fin,
+                      uint64_t ts)
 {
-	if (!r->started || r->closed)
-		return;
-	int64_t delta = (int32_t)(ack - r->next_seq);
-	if (delta <= 0 || delta > (int64_t)TCP_REASM_WINDOW)
-		return;
-	/* An ACK one past what we have, with nothing held, is almost always the
-	 * ACK of a FIN the capture missed, not one lost byte of data. */
-	if (delta == 1 && !r->held && !r->fin_seen)
-		return;
-	uint64_t target = r->next_off + (uint64_t)delta;
-	if (r->fin_seen && target > r->fin_off)
-		target = r->fin_off;
-	while (r->next_off < target) {
-		if (r->held && r->held->off < target)
-			skip_to_held(r, pool, sink, ts);
-		else
-			emit_gap(r, pool, sink, target - r->next_off, ts);
-	}
-	drain(r, pool, sink, ts);
-	check_fin(r, sink, ts);
+	int rc = segment(r, pool, sink, seq, p, caplen, len, fin, ts);
+	tcp_reasm_sender_seen(r, pool, sink, ts);
+	return rc;
 }
 
 void tcp_reasm_flush(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
                      const struct tcp_reasm_sink *sink, uint64_t ts)
 {
 	if (r->started && !r->closed) {
-		while (r->held)
+		tcp_reasm_sender_seen(r, pool, sink, ts);
+		while (!r->closed && r->held)
 			skip_to_held(r, pool, sink, ts);
-		if (r->fin_seen && r->next_off < r->fin_off)
+		if (!r->closed && r->fin_seen && r->next_off < r->fin_off)
 			emit_gap(r, pool, sink, r->fin_off - r->next_off, ts);
 	}
 	r->closed = true;

@@ -9,9 +9,12 @@
  *     hole before them fills, within a per-direction and a shared byte
  *     budget; when a budget is exhausted the stream skips ahead: the hole is
  *     reported as a gap and the held bytes are delivered (counted);
- *   - a hole is also reported as a gap as soon as the peer acknowledges bytes
- *     beyond it (the receiver got them: the capture lost them), or when the
- *     stream is flushed (FIN/RST, timeout, end of capture);
+ *   - a hole is also reported as a gap when the peer has acknowledged bytes
+ *     beyond it (the receiver got them: the capture lost them) and the
+ *     sender has since sent something else without filling it (an ACK can
+ *     overtake the data it acknowledges when the capture point sees the two
+ *     directions on different paths), or when the stream is flushed
+ *     (FIN/RST, timeout, end of capture);
  *   - bytes past the captured length of a segment (snap length) are a gap of
  *     exactly that many bytes.
  *
@@ -60,6 +63,8 @@ struct tcp_reasm {
 	bool fin_seen;
 	bool closed;                  /* FIN reached or stream flushed: nothing more */
 	uint64_t fin_off;
+	bool ack_pending;             /* the peer acknowledged up to ack_off */
+	uint64_t ack_off;
 	struct tcp_reasm_seg *held;   /* out-of-order segments, sorted, disjoint */
 	size_t held_bytes;
 };
@@ -90,9 +95,14 @@ int tcp_reasm_segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
                       const uint8_t *p, uint32_t caplen, uint32_t len, bool fin,
                       uint64_t ts_ns);
 
-/* The peer acknowledged everything before ack: holes below it are gaps. */
-void tcp_reasm_ack(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
-                   const struct tcp_reasm_sink *sink, uint32_t ack, uint64_t ts_ns);
+/* The peer acknowledged everything before ack: holes below it will be gaps
+ * unless filled before the sender's next packet (see above). */
+void tcp_reasm_ack(struct tcp_reasm *r, uint32_t ack);
+
+/* The sender sent a packet (any packet; tcp_reasm_segment implies it):
+ * holes below what the peer acknowledged are now gaps. */
+void tcp_reasm_sender_seen(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
+                           const struct tcp_reasm_sink *sink, uint64_t ts_ns);
 
 /* No more segments will come (RST, timeout, end of input): report holes as
  * gaps, deliver everything held, mark the stream closed. Calls sink->fin only

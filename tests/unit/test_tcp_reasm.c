@@ -89,9 +89,12 @@ static int seg(struct rig *g, uint64_t off, uint32_t len, bool fin)
 	                         g->buf + off, len, len, fin, 0);
 }
 
+/* The peer acknowledges off; then the sender sends something (a pure ACK):
+ * holes below off become gaps. */
 static void ack(struct rig *g, uint64_t off)
 {
-	tcp_reasm_ack(&g->r, &g->pool, &g->sink, g->isn1 + (uint32_t)off, 0);
+	tcp_reasm_ack(&g->r, g->isn1 + (uint32_t)off);
+	tcp_reasm_sender_seen(&g->r, &g->pool, &g->sink, 0);
 }
 
 static uint64_t rnd_state = 88172645463325252ull;
@@ -212,6 +215,26 @@ static void test_ack_gap(void)
 	CHECK_U64("ack-gap: fin after data", g->o->fins, 1);
 	ack(g, 411);
 	CHECK_U64("ack-gap: ack of FIN is no gap", g->o->gap_bytes, 200);
+	rig_free(g);
+}
+
+/* An ACK can overtake the data it acknowledges (capture point sees the two
+ * directions on different paths): no gap while the hole can still fill. */
+static void test_ack_overtakes(void)
+{
+	struct rig *g = rig_new(5, 1 << 20, 1 << 20);
+	seg(g, 0, 100, false);
+	seg(g, 200, 100, false);
+	tcp_reasm_ack(&g->r, g->isn1 + 300);
+	seg(g, 100, 100, false);      /* the data the ACK covered, late */
+	CHECK_U64("ack overtakes data: no gap", g->o->gap_bytes, 0);
+	CHECK_U64("ack overtakes data: all delivered", g->o->data_bytes, 300);
+	tcp_reasm_ack(&g->r, g->isn1 + 400);
+	seg(g, 500, 10, false);       /* sender moves on: [300,400) is lost */
+	CHECK_U64("ack then sender activity: gap", g->o->gap_bytes, 100);
+	tcp_reasm_ack(&g->r, g->isn1 + 600);
+	tcp_reasm_flush(&g->r, &g->pool, &g->sink, 0);
+	CHECK_U64("flush reports acknowledged loss", g->o->gap_bytes, 100 + 100 + 90);
 	rig_free(g);
 }
 
@@ -352,6 +375,7 @@ int main(void)
 	test_loss();
 	test_ack_gap();
 	test_ack_fin_missed();
+	test_ack_overtakes();
 	test_wrap();
 	test_stream_limit();
 	test_total_limit();
