@@ -34,6 +34,7 @@
 #include "pipeline.h"
 
 #include "dns_cache.h"
+#include "flow_l34.h"
 #include "l7.h"
 #include "tcp_reasm.h"
 
@@ -343,10 +344,12 @@ static void fill_common(struct pipeline *p, struct conn *c, struct flow_event *e
 	}
 }
 
-/* L3/L4 flow event for one directional flow. */
+/* L3/L4 flow event for one directional flow: lib/flow_l34.c, the same
+ * function flowd uses for the BPF records. */
 static void emit_l34(struct pipeline *p, struct conn *c, int side,
                      enum fe_stats_event what, uint64_t ts)
 {
+	(void)ts;   /* flow_l34 times the event with the flow's packets */
 	if (!p->cfg.emit_l34)
 		return;
 	struct dflow *d = &c->df[side];
@@ -355,32 +358,13 @@ static void emit_l34(struct pipeline *p, struct conn *c, int side,
 		p->c.events_oom++;
 		return;
 	}
-	fill_common(p, c, ev, side);
-	ev->time_ns = ts;
-	ev->type = FE_TYPE_L3_L4;
-	ev->event_type = 4;   /* trace */
-	const uint8_t zero[6] = { 0 };
-	if (memcmp(d->rec.eth_src, zero, 6) || memcmp(d->rec.eth_dst, zero, 6)) {
-		const uint8_t *s = d->rec.eth_src, *t = d->rec.eth_dst;
-		ev->has_ethernet = true;
-		snprintf(ev->eth_src, sizeof(ev->eth_src), "%02x:%02x:%02x:%02x:%02x:%02x",
-		         s[0], s[1], s[2], s[3], s[4], s[5]);
-		snprintf(ev->eth_dst, sizeof(ev->eth_dst), "%02x:%02x:%02x:%02x:%02x:%02x",
-		         t[0], t[1], t[2], t[3], t[4], t[5]);
+	const struct flow_l34_opts opts = { .node_name = p->node_name, .ifname = c->ifname };
+	const struct flow_rec *rev = c->df[1 - side].live ? &c->df[1 - side].rec : NULL;
+	if (flow_l34_event(ev, what, &d->key, &d->rec, rev, &opts) < 0) {
+		flow_event_free(ev);
+		p->c.events_oom++;
+		return;
 	}
-	if (ev->l4 == FE_L4_TCP)
-		ev->tcp_flags = what == FE_STATS_START ? d->rec.first_tcp_flags : d->rec.tcp_flags;
-	if (ev->l4 == FE_L4_ICMPV4 || ev->l4 == FE_L4_ICMPV6) {
-		ev->icmp_type = d->key.dport >> 8;
-		ev->icmp_code = d->key.dport & 0xff;
-		ev->sport = ev->dport = 0;
-	}
-	ev->is_reply = side != c->client;
-	ev->stats.event = what;
-	ev->stats.packets = d->rec.packets;
-	ev->stats.bytes = d->rec.bytes;
-	ev->stats.first_seen_ns = d->rec.first_seen_ns;
-	ev->stats.last_seen_ns = d->rec.last_seen_ns;
 	emit(p, ev);
 }
 
@@ -935,12 +919,6 @@ static struct conn *conn_lookup(struct pipeline *p, const struct pkt_info *pi, u
 	return NULL;
 }
 
-static void addr_str(char *out, uint8_t family, const uint8_t *addr)
-{
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, out, INET6_ADDRSTRLEN))
-		strcpy(out, "?");
-}
-
 /* Initial client guess for a connection whose handshake we did not see. */
 static uint8_t guess_client(const struct conn_key *k)
 {
@@ -977,8 +955,8 @@ static struct conn *conn_new(struct pipeline *p, const struct pkt_info *pi, uint
 	c->key.vlan = vlan;
 	c->key.family = pi->family;
 	c->key.proto = pi->proto;
-	addr_str(c->ip[0], pi->family, pi->saddr);
-	addr_str(c->ip[1], pi->family, pi->daddr);
+	flow_addr_format(pi->family, pi->saddr, c->ip[0]);
+	flow_addr_format(pi->family, pi->daddr, c->ip[1]);
 	for (int i = 0; i < 2; i++) {
 		c->df[i].conn = c;
 		c->df[i].side = (uint8_t)i;
@@ -1244,12 +1222,21 @@ int pipeline_packet(struct pipeline *p, uint64_t ts, const struct pkt_info *pi,
 	    pi->proto != IPPROTO_ICMP && pi->proto != IPPROTO_ICMPV6)
 		p->c.l4_unknown++;
 
+	/* ICMP request and reply belong to one connection: key both by the
+	 * orientation with the higher type/code (echo 8/0 vs 0/0, 128 vs 129) */
+	uint16_t sport = fk.sport, dport = fk.dport;
+	struct flow_key rk;
+	if ((pi->proto == IPPROTO_ICMP || pi->proto == IPPROTO_ICMPV6) &&
+	    flow_key_reverse(&fk, &rk) && rk.dport > fk.dport) {
+		sport = rk.dport;
+		dport = rk.sport;
+	}
 	const uint16_t vlan = fk.vlan_id;
-	const uint32_t hash = key_hash(pi->saddr, pi->daddr, fk.sport, fk.dport, vlan,
+	const uint32_t hash = key_hash(pi->saddr, pi->daddr, sport, dport, vlan,
 	                               pi->family, pi->proto);
 	int side = 0;
-	struct conn *c = conn_lookup(p, pi, fk.sport, fk.dport, vlan, hash, &side);
-	if (!c && !(c = conn_new(p, pi, fk.sport, fk.dport, vlan, hash)))
+	struct conn *c = conn_lookup(p, pi, sport, dport, vlan, hash, &side);
+	if (!c && !(c = conn_new(p, pi, sport, dport, vlan, hash)))
 		return 0;
 
 	struct dflow *d = &c->df[side];
