@@ -15,6 +15,7 @@
  *
  * A reply (the reverse of a flow the datapath already allowed) should not be
  * looked up: give it the forward flow's result with policy_as_reply().
+ * IPv6 neighbor discovery always passes (policy_lookup_new_flow).
  *
  * Cost: 2 LPM lookups (source, destination) + at most 2 in the rule trie,
  * plus two array lookups the verifier inlines; no other helper calls.
@@ -232,6 +233,19 @@ static __always_inline int policy_lookup_new_flow(const struct pkt_info *pi, str
 
 	policy_cnt_add(POLICY_CNT_LOOKUPS);
 	policy_lookup_tuple(pi->family, pi->saddr, pi->daddr, pi->proto, pi->dport, res);
+	/* IPv6 neighbor discovery (router/neighbor solicitation and
+	 * advertisement, redirect) is never subject to policy, as in Cilium:
+	 * a default-deny policy must not cut the link itself */
+	if (res->verdict != POLICY_VERDICT_NONE && pi->proto == 58 && pi->icmp_type >= 133 &&
+	    pi->icmp_type <= 137) {
+		res->rule_id = POLICY_RULE_NONE;
+		res->action = POLICY_ACT_ALLOW;
+		res->verdict = POLICY_VERDICT_FORWARDED;
+		res->match_type = 0;
+		res->direction = 0;
+		res->drop_reason = 0;
+		return res->verdict;
+	}
 	if (res->verdict == POLICY_VERDICT_NONE || res->verdict == POLICY_VERDICT_FORWARDED ||
 	    pi->proto != 6 || (pi->tcp_flags & (FLOW_TCP_SYN | FLOW_TCP_ACK)) == FLOW_TCP_SYN)
 		return res->verdict;

@@ -3,13 +3,22 @@
  * them. Crafted frames go through the programs of policy_prog.bpf.c with
  * BPF_PROG_TEST_RUN; the verdicts are compared with lib/policy.c's reference
  * evaluation, also for thousands of random packets against a random policy,
- * and policy swaps are checked for atomicity under concurrent lookups. */
+ * and policy swaps are checked for atomicity under concurrent lookups.
+ *
+ *   test_policy_bpf                                 the tests
+ *   test_policy_bpf attach IFNAME POLICY IDENTITIES
+ *       attach pol_flow with XDP to IFNAME, apply the files, reload them on
+ *       SIGHUP (an invalid file keeps the running policy), print the
+ *       counters and detach on SIGTERM: tests/netns/test_policy_enforce.sh */
 #include "../unit/check.h"
 #include "../unit/pkt_build.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +46,7 @@ struct pkt {
 	char src[64], dst[64];
 	uint16_t sport, dport;
 	uint16_t tcp_flags;       /* TCP; 0 means SYN */
+	uint8_t icmp_type;        /* ICMP; 0 means echo request */
 };
 
 static size_t build(const struct pkt *k, uint8_t *out)
@@ -68,7 +78,7 @@ static size_t build(const struct pkt *k, uint8_t *out)
 		pb_sctp(&p, k->sport, k->dport);
 		break;
 	default:
-		pb_icmp(&p, k->family == 4 ? 8 : 128, 0, 7, 1);
+		pb_icmp(&p, k->icmp_type ? k->icmp_type : k->family == 4 ? 8 : 128, 0, 7, 1);
 		break;
 	}
 	pb_finish(&p, 0);
@@ -239,6 +249,12 @@ static void test_example(struct identity_db *ids)
 	           XDP_PASS, "FORWARDED:ping-from-host:1:0:ingress");
 	expect_pkt("world -> web ICMP echo", lookup, p, P("192.0.2.1", 0, "198.18.1.10", 0, 0),
 	           XDP_DROP, "DROPPED:-:0:133");
+
+	struct pkt ns = P("2001:db8:5::1", 0, "2001:db8::10", 0, 0);
+	ns.icmp_type = 135;
+	expect_pkt("IPv6 neighbor solicitation passes a default deny", lookup, p, ns, XDP_PASS, "FORWARDED:-:0:0");
+	ns.icmp_type = 128;
+	expect_pkt("IPv6 echo request from world: default deny", lookup, p, ns, XDP_DROP, "DROPPED:-:0:133");
 
 	/* TCP picked up mid-connection: a reply of an allowed connection passes */
 	struct pkt ack = P("198.18.1.10", 80, "198.19.7.5", 41000, 6);
@@ -724,9 +740,109 @@ out:
 	policy_unref(pbl);
 }
 
-int main(void)
+/* --- attach mode (tests/netns/test_policy_enforce.sh) -------------------------- */
+
+static volatile sig_atomic_t got_hup, got_term;
+static void on_sig(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void print_counters(const char *what)
+{
+	uint64_t c[POLICY_CNT_MAX];
+	if (policy_bpf_counters(pb, c))
+		return;
+	printf("%s:", what);
+	for (int i = 0; i < POLICY_CNT_MAX; i++)
+		printf(" %s=%llu", policy_counter_name(i), (unsigned long long)c[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Load POLICY and IDS, compile, apply: the reload path of a daemon. The
+ * old policy stays when anything fails. */
+static void reload(const char *ppath, const char *ipath, uint64_t *rev)
+{
+	char err[4096];
+	struct identity_opts io = { .detect_host = true };
+	struct policy *p = policy_load_file(ppath, err, sizeof(err));
+	struct identity_db *ids = p ? identity_db_load_file(ipath, &io, err, sizeof(err)) : NULL;
+	struct policy_compiled *c = ids ? policy_compile(p, ids, NULL, err, sizeof(err)) : NULL;
+	if (c && !policy_bpf_apply(pb, c, err, sizeof(err))) {
+		*rev = policy_revision(p);
+		printf("policy loaded: %s mode, %zu rules\n", policy_mode(p) == POLICY_AUDIT ? "audit" : "enforce",
+		       policy_rule_count(p));
+	} else {
+		printf("policy refused: %s\n", err);
+		printf("policy kept: %s\n", *rev ? "previous" : "none");
+	}
+	fflush(stdout);
+	policy_compiled_free(c);
+	identity_db_unref(ids);
+	policy_unref(p);
+}
+
+static int attach_mode(int argc, char **argv)
+{
+	if (argc != 5) {
+		fprintf(stderr, "usage: test_policy_bpf attach IFNAME POLICY IDENTITIES\n");
+		return 2;
+	}
+	char err[512];
+	unsigned ifindex = if_nametoindex(argv[2]);
+	libbpf_set_print(NULL);
+	skel = policy_prog_bpf__open_and_load();
+	if (!ifindex || !skel || policy_bpf_maps_from_obj(skel->obj, &maps, err, sizeof(err))) {
+		printf("cannot load or find %s\n", argv[2]);
+		return 1;
+	}
+	pb = policy_bpf_open(&maps);
+	int fd = bpf_program__fd(skel->progs.pol_flow);
+	const char *mode = "native";
+	if (bpf_xdp_attach((int)ifindex, fd, XDP_FLAGS_DRV_MODE, NULL)) {
+		mode = "generic";
+		if (bpf_xdp_attach((int)ifindex, fd, XDP_FLAGS_SKB_MODE, NULL)) {
+			printf("cannot attach XDP to %s: %s\n", argv[2], strerror(errno));
+			return 1;
+		}
+	}
+	uint64_t rev = 0;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);   /* no signal lost between checks */
+	signal(SIGHUP, on_sig);
+	signal(SIGTERM, on_sig);
+	signal(SIGINT, on_sig);
+	reload(argv[3], argv[4], &rev);
+	printf("attached (%s XDP)\n", mode);
+	fflush(stdout);
+	while (!got_term) {
+		if (!got_hup)
+			sigsuspend(&old);
+		if (got_hup) {
+			got_hup = 0;
+			reload(argv[3], argv[4], &rev);
+		}
+	}
+	print_counters("counters");
+	bpf_xdp_detach((int)ifindex, !strcmp(mode, "native") ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
+	policy_bpf_close(pb);
+	policy_prog_bpf__destroy(skel);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	char err[1024];
+	if (argc > 1 && !strcmp(argv[1], "attach"))
+		return attach_mode(argc, argv);
 	libbpf_set_print(NULL);
 	skel = policy_prog_bpf__open_and_load();
 	CHECK("load the test programs", skel != NULL);

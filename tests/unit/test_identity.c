@@ -403,8 +403,38 @@ static void test_many(void)
 	identity_db_unref(db);
 }
 
-int main(void)
+/* tests/netns/test_identity_host.sh: host detection in a namespace.
+ *   test_identity lookup FILE|- IP...   (- : no file) */
+static int helper_lookup(int argc, char **argv)
 {
+	char err[2048];
+	struct identity_opts o = { .detect_host = true };
+	struct identity_db *db = strcmp(argv[2], "-")
+		? identity_db_load_file(argv[2], &o, err, sizeof(err))
+		: identity_db_default(&o, err, sizeof(err));
+	if (!db) {
+		printf("error: %s\n", err);
+		return 1;
+	}
+	for (int i = 3; i < argc; i++) {
+		const struct identity_endpoint *e = identity_lookup_str(db, argv[i]);
+		if (!e) {
+			printf("%s not an address\n", argv[i]);
+			continue;
+		}
+		printf("%s %u", argv[i], e->identity->id);
+		for (size_t k = 0; k < e->identity->n_labels; k++)
+			printf(" %s", e->identity->labels[k]);
+		printf("\n");
+	}
+	identity_db_unref(db);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "lookup"))
+		return helper_lookup(argc, argv);
 	test_lookups();
 	test_stable_numbers();
 	test_event_endpoints();
