@@ -26,7 +26,7 @@ CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 LDLIBS   := -lbpf -lxdp -lelf -lz -lpcap -ljansson -lnghttp2 \
 	-lnetfilter_conntrack -lnfnetlink -lyaml -lm
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -I/usr/include/x86_64-linux-gnu
 
 # Sources are discovered: adding a file to a folder adds it to the build.

@@ -78,8 +78,8 @@ struct pkt_info {
 	__u32 frag_id;            /* IPv4 identification or IPv6 fragment id */
 	__u8 saddr[FLOW_ADDR_LEN];
 	__u8 daddr[FLOW_ADDR_LEN];
-	__u16 sport;              /* TCP/UDP/SCTP only; ICMP: see icmp_* */
-	__u16 dport;
+	__u16 sport;              /* TCP/UDP/SCTP ports; ICMP/ICMPv6 as in struct */
+	__u16 dport;              /* flow_key: echo id, type << 8 | code */
 	__u16 icmp_id;            /* echo identifier (echo request/reply only) */
 	__u16 tcp_flags;          /* enum flow_tcp_flag */
 	__u32 tcp_seq;
@@ -109,6 +109,13 @@ struct pkt_info {
  */
 
 #define PKT_INLINE static inline __attribute__((always_inline))
+
+/* The flow_counters slot counting packets that parsed with status st (!= PKT_OK). */
+#define FLOW_CNT_FOR_STATUS(st) (FLOW_CNT_NOT_IP - PKT_NOT_IP + (st))
+_Static_assert(FLOW_CNT_FOR_STATUS(PKT_L4_UNKNOWN) == FLOW_CNT_L4_UNKNOWN, "flow_counter order");
+_Static_assert(FLOW_CNT_FOR_STATUS(PKT_ERR_ETH_TRUNC) == FLOW_CNT_ERR_ETH_TRUNC, "flow_counter order");
+_Static_assert(FLOW_CNT_FOR_STATUS(PKT_ERR_TCP_BAD_DOFF) == FLOW_CNT_ERR_TCP_BAD_DOFF, "flow_counter order");
+_Static_assert(FLOW_CNT_FOR_STATUS(PKT_STATUS_MAX) == FLOW_CNT_MAX, "flow_counter order");
 
 #define PKT_ETH_P_IP     0x0800
 #define PKT_ETH_P_IPV6   0x86DD
@@ -160,9 +167,12 @@ PKT_INLINE __u32 pkt_rd32(const __u8 *p)
 #define pkt_cp16(dst, src) __builtin_memcpy((dst), (src), 2)
 #endif
 
+/* MACs sit at 2-aligned offsets: three 16-bit moves (BPF stack stores
+ * must be aligned). */
 PKT_INLINE void pkt_cp_mac(__u8 *dst, const __u8 *src)
 {
-	pkt_cp32(dst, src);
+	pkt_cp16(dst, src);
+	pkt_cp16(dst + 2, src + 2);
 	pkt_cp16(dst + 4, src + 4);
 }
 
@@ -221,6 +231,8 @@ PKT_INLINE int pkt__parse_l4(const __u8 *cur, const __u8 *end, __u32 l4_off,
 		if (pi->proto == 1 ? (cur[0] == 8 || cur[0] == 0)
 		                   : (cur[0] == 128 || cur[0] == 129))
 			pi->icmp_id = pkt_rd16(cur + 4);
+		pi->sport = pi->icmp_id;
+		pi->dport = pkt_rd16(cur);
 		hlen = 8;
 		break;
 	default:
@@ -272,8 +284,37 @@ PKT_INLINE int pkt__parse_ipv4(const __u8 *cur, const __u8 *end, __u32 off,
 	return pkt__parse_l4(cur + hlen, end, off + hlen, tot_len - hlen, pi);
 }
 
-PKT_INLINE int pkt__parse_ipv6(const __u8 *cur, const __u8 *end, __u32 off,
-                               struct pkt_info *pi)
+/*
+ * BPF: make the verifier forget everything about off except 0 <= off <=
+ * PKT_MAX_OFF (off must already be in that range; the value is unchanged).
+ * Each extension header type advances the cursor by a differently shaped
+ * amount; without this the verifier's states multiply per header followed
+ * (7^8) instead of being pruned. (end - base) >> 63 is 0 at run time, but
+ * the verifier cannot know it: pointer differences are unknown scalars.
+ */
+#ifdef __bpf__
+PKT_INLINE __u32 pkt__forget(__u32 off, const __u8 *base, const __u8 *end)
+{
+	__u64 r = off, t;
+
+	asm volatile("%[t] = %[end]\n\t"
+	             "%[t] -= %[base]\n\t"
+	             "%[t] >>= 63\n\t"
+	             "%[t] = -%[t]\n\t"
+	             "%[r] |= %[t]\n\t"
+	             "%[r] &= 32767\n\t"
+	             : [r] "+r"(r), [t] "=&r"(t)
+	             : [end] "r"(end), [base] "r"(base));
+	return (__u32)r;
+}
+_Static_assert(PKT_MAX_OFF == 32767, "pkt__forget mask");
+#else
+#define pkt__forget(off, base, end) (off)
+#endif
+
+/* base: the buffer start that off counts from (cur == base + off). */
+PKT_INLINE int pkt__parse_ipv6(const __u8 *base, const __u8 *cur, const __u8 *end,
+                               __u32 off, struct pkt_info *pi)
 {
 	__u32 len, hlen, fo;
 	__u8 nh;
@@ -298,10 +339,11 @@ PKT_INLINE int pkt__parse_ipv6(const __u8 *cur, const __u8 *end, __u32 off,
 	pkt_cp32(pi->daddr + 4, cur + 28);
 	pkt_cp32(pi->daddr + 8, cur + 32);
 	pkt_cp32(pi->daddr + 12, cur + 36);
-	cur += 40;
 	off += 40;
 
 	for (i = 0; i < PKT_MAX_IPV6_EXT; i++) {
+		off = pkt__forget(off, base, end);
+		cur = base + off;
 		switch (nh) {
 		case 0:   /* hop-by-hop options */
 		case 43:  /* routing */
@@ -328,7 +370,6 @@ PKT_INLINE int pkt__parse_ipv6(const __u8 *cur, const __u8 *end, __u32 off,
 			nh = cur[0];
 			pi->proto = nh;
 			pi->n_ext++;
-			cur += 8;
 			off += 8;
 			len -= 8;
 			if (fo & 0xfff8) {
@@ -351,7 +392,6 @@ PKT_INLINE int pkt__parse_ipv6(const __u8 *cur, const __u8 *end, __u32 off,
 		nh = cur[0];
 		pi->proto = nh;
 		pi->n_ext++;
-		cur += hlen;
 		off += hlen;
 		len -= hlen;
 		if (off > PKT_MAX_OFF)
@@ -361,18 +401,19 @@ PKT_INLINE int pkt__parse_ipv6(const __u8 *cur, const __u8 *end, __u32 off,
 	case 0: case 43: case 60: case 135: case 139: case 140: case 51: case 44:
 		return PKT_ERR_IPV6_EXT_TOO_MANY;
 	}
-	return pkt__parse_l4(cur, end, off, len, pi);
+	off = pkt__forget(off, base, end);
+	return pkt__parse_l4(base + off, end, off, len, pi);
 }
 
-PKT_INLINE int pkt__parse_ip(const __u8 *cur, const __u8 *end, __u32 off,
-                             __u16 ethertype, struct pkt_info *pi)
+PKT_INLINE int pkt__parse_ip(const __u8 *base, const __u8 *cur, const __u8 *end,
+                             __u32 off, __u16 ethertype, struct pkt_info *pi)
 {
 	pi->ethertype = ethertype;
 	pi->l3_off = off;
 	if (ethertype == PKT_ETH_P_IP)
 		return pkt__parse_ipv4(cur, end, off, pi);
 	if (ethertype == PKT_ETH_P_IPV6)
-		return pkt__parse_ipv6(cur, end, off, pi);
+		return pkt__parse_ipv6(base, cur, end, off, pi);
 	return PKT_NOT_IP;
 }
 
@@ -411,7 +452,7 @@ PKT_INLINE int pkt_parse_eth(const void *data, const void *data_end, struct pkt_
 			}
 		}
 	}
-	return pkt__parse_ip(cur, end, off, proto, pi);
+	return pkt__parse_ip((const __u8 *)data, cur, end, off, proto, pi);
 }
 
 PKT_INLINE int pkt_parse_l3(const void *data, const void *data_end, __u32 l3_off,
@@ -422,7 +463,7 @@ PKT_INLINE int pkt_parse_l3(const void *data, const void *data_end, __u32 l3_off
 	pkt_zero(pi, sizeof(*pi));
 	if (l3_off > PKT_MAX_OFF || PKT_SHORT(cur, l3_off, end))
 		return ethertype == PKT_ETH_P_IPV6 ? PKT_ERR_IPV6_TRUNC : PKT_ERR_IPV4_TRUNC;
-	return pkt__parse_ip(cur + l3_off, end, l3_off, ethertype, pi);
+	return pkt__parse_ip(cur, cur + l3_off, end, l3_off, ethertype, pi);
 }
 
 PKT_INLINE void flow_key_from_pkt(const struct pkt_info *pi, __u32 ifindex,
@@ -431,13 +472,8 @@ PKT_INLINE void flow_key_from_pkt(const struct pkt_info *pi, __u32 ifindex,
 	pkt_zero(key, sizeof(*key));
 	__builtin_memcpy(key->saddr, pi->saddr, FLOW_ADDR_LEN);
 	__builtin_memcpy(key->daddr, pi->daddr, FLOW_ADDR_LEN);
-	if ((pi->proto == 1 && pi->family == 4) || (pi->proto == 58 && pi->family == 6)) {
-		key->sport = pi->icmp_id;
-		key->dport = (__u16)(pi->icmp_type << 8 | pi->icmp_code);
-	} else {
-		key->sport = pi->sport;
-		key->dport = pi->dport;
-	}
+	key->sport = pi->sport;
+	key->dport = pi->dport;
 	key->ifindex = ifindex;
 	key->vlan_id = pi->vlan_ids[0];
 	key->family = pi->family;

@@ -400,6 +400,8 @@ static void test_icmp(void)
 	CHECK_U64("icmp echo: code", pi.icmp_code, 0);
 	CHECK_U64("icmp echo: id", pi.icmp_id, 0x4242);
 	CHECK_U64("icmp echo: payload_len", pi.payload_len, 56);
+	CHECK_U64("icmp echo: sport = id", pi.sport, 0x4242);
+	CHECK_U64("icmp echo: dport = type<<8|code", pi.dport, 0x0800);
 	flow_key_from_pkt(&pi, 3, FLOW_DIR_INGRESS, &k);
 	CHECK_U64("icmp echo: key sport = id", k.sport, 0x4242);
 	CHECK_U64("icmp echo: key dport = type<<8|code", k.dport, 0x0800);
@@ -423,7 +425,8 @@ static void test_icmp(void)
 	CHECK_U64("icmp port unreachable: type", pi.icmp_type, 3);
 	CHECK_U64("icmp port unreachable: code", pi.icmp_code, 3);
 	CHECK_U64("icmp port unreachable: no id", pi.icmp_id, 0);
-	CHECK_U64("icmp port unreachable: ports of the error flow", pi.sport | pi.dport, 0);
+	CHECK_U64("icmp port unreachable: sport (no id)", pi.sport, 0);
+	CHECK_U64("icmp port unreachable: dport (type<<8|code)", pi.dport, 0x0303);
 	CHECK_U64("icmp port unreachable: payload_len (quoted datagram)", pi.payload_len, 28);
 	flow_key_from_pkt(&pi, 3, FLOW_DIR_INGRESS, &k);
 	CHECK_U64("icmp port unreachable: key", (uint32_t)k.sport << 16 | k.dport, 0x0303);

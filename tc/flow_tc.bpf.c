@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* TC (clsact) flow accounting for egress, and for ingress where XDP is not
+ * used. Same record semantics as xdp/flow_xdp.bpf.c (include/flow_account.bpf.h);
+ * always TC_ACT_OK. */
+#include <linux/pkt_cls.h>
+#include "flow_account.bpf.h"
+
+#define VLAN_HLEN 4
+
+static __always_inline int flow_tc(struct __sk_buff *skb, __u8 direction)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct pkt_info pi;
+	__u64 bytes = skb->len;
+	int hw_vlan = -1;
+	int st;
+
+	/* The stack keeps a VLAN tag it took off the frame (always so at
+	 * ingress, and for hw-accelerated tags at egress) in vlan_tci: it is
+	 * the outermost tag, and it was on the wire (tcpdump shows it too). */
+	if (skb->vlan_present) {
+		hw_vlan = skb->vlan_tci & 0xfff;
+		bytes += VLAN_HLEN;
+	}
+	flow_keep_in_memory(&pi);
+	st = pkt_parse_eth(data, data_end, &pi);
+	if (st >= PKT_ERR_FIRST && skb->data_end - skb->data < skb->len) {
+		/* headers beyond the linear part: pull them in and retry */
+		__u32 want = skb->len < 256 ? skb->len : 256;
+
+		if (bpf_skb_pull_data(skb, want) == 0) {
+			data = (void *)(long)skb->data;
+			data_end = (void *)(long)skb->data_end;
+			st = pkt_parse_eth(data, data_end, &pi);
+		}
+	}
+	if (hw_vlan >= 0 && pi.n_vlans < PKT_MAX_VLANS) {
+		/* so pi describes the frame as it was on the wire */
+		pi.vlan_ids[1] = pi.vlan_ids[0];
+		pi.vlan_ids[0] = hw_vlan;
+		pi.n_vlans++;
+	}
+	flow_account(st, &pi, bytes, skb->ifindex, direction, hw_vlan);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int flow_tc_ingress(struct __sk_buff *skb)
+{
+	return flow_tc(skb, FLOW_DIR_INGRESS);
+}
+
+SEC("tc")
+int flow_tc_egress(struct __sk_buff *skb)
+{
+	return flow_tc(skb, FLOW_DIR_EGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
