@@ -46,7 +46,7 @@ static const char replay_help[] =
 "    pipeline at all.\n"
 "\n"
 "    Link types: Ethernet, Linux cooked (SLL, SLL2), raw IP (RAW, IPV4, IPV6),\n"
-"    BSD loopback (NULL, LOOP).\n"
+"    BSD loopback (NULL, LOOP), Linux NFLOG, PPP, Cisco HDLC.\n"
 "\n"
 "OPTIONS\n"
 "  Output\n"
@@ -179,6 +179,10 @@ static bool dlt_supported(int dlt)
 	case DLT_IPV6:
 	case DLT_NULL:
 	case DLT_LOOP:
+	case DLT_NFLOG:
+	case DLT_PPP:
+	case DLT_PPP_SERIAL:
+	case DLT_C_HDLC:
 		return true;
 	default:
 		return false;
@@ -205,6 +209,39 @@ static uint16_t ethertype_of_af(uint32_t af)
 	case 10: case 24: case 28: case 30: return 0x86DD;
 	default: return 0;
 	}
+}
+
+/* Linux NFLOG: a 4-byte header (family, version, resource id), then TLVs
+ * whose length and type are in the capturing host's byte order; type 9
+ * (NFULA_PAYLOAD) holds the IP packet. */
+static int parse_nflog(const uint8_t *d, uint32_t caplen, struct pkt_info *pi, uint32_t *hdrlen)
+{
+	memset(pi, 0, sizeof(*pi));
+	if (caplen < 4)
+		return PKT_ERR_ETH_TRUNC;
+	uint16_t et = d[0] == 2 ? 0x0800 : d[0] == 10 ? 0x86DD : 0;
+	uint32_t off = 4;
+	bool be = false;
+	/* the byte order: the first TLV's length must fit */
+	if (caplen >= 8) {
+		uint16_t le_len = (uint16_t)(d[4] | d[5] << 8);
+		be = le_len < 4 || le_len > caplen - 4;
+	}
+	while (off + 4 <= caplen) {
+		uint16_t len = be ? (uint16_t)(d[off] << 8 | d[off + 1]) : (uint16_t)(d[off] | d[off + 1] << 8);
+		uint16_t type = be ? (uint16_t)(d[off + 2] << 8 | d[off + 3]) : (uint16_t)(d[off + 2] | d[off + 3] << 8);
+		if (len < 4)
+			break;
+		if (type == 9) {
+			uint32_t end = off + len < caplen ? off + len : caplen;
+			*hdrlen = off + 4;
+			if (!et)
+				return PKT_NOT_IP;
+			return pkt_parse_l3(d, d + end, off + 4, et, pi);
+		}
+		off += (len + 3u) & ~3u;
+	}
+	return et ? PKT_ERR_ETH_TRUNC : PKT_NOT_IP;
 }
 
 /* Parse one frame per the file's link type. *hdrlen: bytes of link-layer
@@ -252,6 +289,27 @@ static int parse_frame(int dlt, const uint8_t *d, uint32_t caplen, struct pkt_in
 		et = ethertype_of_af(dlt == DLT_LOOP ? be : (le <= 0xffff ? le : be));
 		break;
 	}
+	case DLT_PPP:
+	case DLT_PPP_SERIAL:
+		/* optional address/control 0xff 0x03, then a 1- or 2-byte protocol */
+		if (caplen >= 2 && d[0] == 0xff && d[1] == 0x03)
+			off = 2;
+		if (caplen > off && (d[off] & 1)) {
+			et = d[off] == 0x21 ? 0x0800 : d[off] == 0x57 ? 0x86DD : 0;
+			off += 1;
+		} else if (caplen >= off + 2) {
+			uint16_t proto = (uint16_t)(d[off] << 8 | d[off + 1]);
+			et = proto == 0x0021 ? 0x0800 : proto == 0x0057 ? 0x86DD : 0;
+			off += 2;
+		}
+		break;
+	case DLT_C_HDLC:
+		off = 4;
+		if (caplen >= off)
+			et = (uint16_t)(d[2] << 8 | d[3]);
+		break;
+	case DLT_NFLOG:
+		return parse_nflog(d, caplen, pi, hdrlen);
 	default:
 		memset(pi, 0, sizeof(*pi));
 		return PKT_NOT_IP;
@@ -473,7 +531,7 @@ static int run(struct replay *r, const struct replay_args *a)
 	if (!dlt_supported(r->dlt)) {
 		const char *nm = pcap_datalink_val_to_name(r->dlt);
 		fprintf(stderr, "flowctl replay: %s: link type %s (%d) is not supported "
-		        "(supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP)\n",
+		        "(supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, NFLOG, PPP, PPP_SERIAL, C_HDLC)\n",
 		        file, nm ? nm : "?", r->dlt);
 		return 1;
 	}

@@ -681,13 +681,19 @@ static void attach(struct conn *c, const struct det_choice *ch, uint64_t ts)
 	(void)ts;
 }
 
-/* Feed what the other direction buffered while detecting: from its first
- * chunk the chosen parser accepts; what comes before is a gap to it. */
+/* Feed what the other direction buffered while detecting. If it holds the
+ * start of that direction's stream (handshake seen, nothing dropped), all
+ * of it: the parser judges content its probe did not recognise (an
+ * extension method, say). Otherwise from its first chunk the chosen parser
+ * accepts; what comes before is a gap to it. */
 static void feed_buffered(struct conn *c, int side, uint32_t from_chunk)
 {
 	struct det_side *s = &c->det->s[side];
 	uint64_t lost = s->dropped;
 	uint32_t k = from_chunk;
+	if (k == UINT32_MAX && !c->midstream && !s->dropped && c->rs[side].started &&
+	    c->syn_seen[side])
+		k = 0;
 	if (k == UINT32_MAX) {
 		struct l7_conn_info ci = c->ci;
 		for (k = 0; k < s->n; k++)
