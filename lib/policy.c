@@ -1021,6 +1021,7 @@ static int parse_port_entry(struct parser *ps, const ynode *n, struct rule *r, s
 	static const char *const protos[] = { "TCP", "UDP", "SCTP", "ANY", NULL };
 	static const uint8_t proto_num[] = { 6, 17, 132, 0 };
 	struct ycfg *y = &ps->y;
+	memset(pe, 0, sizeof(*pe));   /* the slot of a failed entry is reused */
 	if (ycfg_want_map(y, n, "toPorts"))
 		return -1;
 	int bad = ycfg_check_keys(y, n, "toPorts", keys);
@@ -1462,7 +1463,9 @@ struct policy *policy_load_string(const char *text, size_t len, const char *fnam
 			if (!p->rules)
 				goto oom;
 			for (size_t i = 0; i < n; i++) {
+				/* a failed rule leaves its slot to the next one: start clean */
 				struct rule *r = &p->rules[p->n_rules];
+				memset(r, 0, sizeof(*r));
 				const ynode *rn = ycfg_seq_at(y, rl, i);
 				if (parse_rule(&ps, rn, r, i)) {
 					bad++;

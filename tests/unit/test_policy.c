@@ -757,9 +757,27 @@ static void test_readme_example(void)
 	      !memcmp(a, example, strlen(example)));
 }
 
+/* Inputs that once crashed (found by tests/fuzz/fuzz_policy.c), kept as
+ * named vectors in tests/unit/data/policy/. */
+static void test_fuzz_regressions(void)
+{
+	char err[4096];
+	/* a rule that failed left its fields in the slot the next rule reused */
+	const char *f = "tests/unit/data/policy/fuzz_failed_rule_slot_reuse.yaml";
+	struct policy *p = policy_load_file(f, err, sizeof(err));
+	CHECK("fuzz: failed rule slot reuse: refused", p == NULL);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s:19:5: rules[0]: duplicate key \"action\"\n"
+	         "%s:20:5: rules[0]: duplicate key \"endpointSelector\"\n"
+	         "%s:21:5: rules[0]: duplicate key \"toPorts\"", f, f, f);
+	CHECK_STR("fuzz: failed rule slot reuse: message", err, want);
+	policy_unref(p);
+}
+
 int main(void)
 {
 	test_readme_example();
+	test_fuzz_regressions();
 	test_example_l34();
 	test_precedence_and_selectors();
 	test_l7();
