@@ -703,6 +703,7 @@ static int parse_name_match(struct parser *ps, const ynode *n, struct name_match
 {
 	static const char *const keys[] = { "matchName", "matchPattern", NULL };
 	struct ycfg *y = &ps->y;
+	memset(m, 0, sizeof(*m));
 	if (ycfg_want_map(y, n, what))
 		return -1;
 	if (ycfg_check_keys(y, n, what, keys))
@@ -734,6 +735,7 @@ static int parse_selector(struct parser *ps, const ynode *n, struct selector *se
 	static const char *const keys[] = { "matchLabels", "matchExpressions", NULL };
 	static const char *const ops[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
 	struct ycfg *y = &ps->y;
+	memset(sel, 0, sizeof(*sel));   /* slots of failed selectors are reused */
 	if (ycfg_want_map(y, n, what))
 		return -1;
 	int bad = ycfg_check_keys(y, n, what, keys);
@@ -1281,6 +1283,7 @@ static int parse_rule(struct parser *ps, const ynode *n, struct rule *r, size_t 
 			}
 			const ynode *cn = ycfg_get(y, sn, "cidr"), *xn = ycfg_get(y, sn, "except");
 			struct cidr_peer *c = &r->cidrs[r->n_cidrs];
+			memset(c, 0, sizeof(*c));
 			if (!cn) {
 				ycfg_error(y, sn, "%s: \"cidr\" is required", kS);
 				bad++;

@@ -772,6 +772,20 @@ static void test_fuzz_regressions(void)
 	         "%s:21:5: rules[0]: duplicate key \"toPorts\"", f, f, f);
 	CHECK_STR("fuzz: failed rule slot reuse: message", err, want);
 	policy_unref(p);
+
+	/* a failed selector's slot was reused with its old requirement count */
+	static const char sel[] =
+		"mode: audit\ndefaultAction: allow\nrules:\n"
+		"  - name: a\n    action: allow\n    direction: ingress\n"
+		"    fromEndpoints:\n"
+		"      - matchLabels: {\"bad key!\": x, a: b}\n"
+		"      - matchLabels: {a: b, c: d, e: f}\n";
+	p = policy_load_string(sel, strlen(sel), "sel.yaml", err, sizeof(err));
+	CHECK("failed selector slot reuse: refused", p == NULL);
+	CHECK_STR("failed selector slot reuse: message", err,
+	          "sel.yaml:8:23: matchLabels: label key \"bad key!\": the name must be 1-63 characters "
+	          "[A-Za-z0-9-_.], starting and ending with a letter or digit");
+	policy_unref(p);
 }
 
 int main(void)
