@@ -362,12 +362,12 @@ static __always_inline void flow_frag(const struct pkt_info *pi, struct flow_key
 }
 
 /*
- * Account one parsed frame. st: pkt_parse_eth()'s result; bytes: frame
- * length at the hook incl. L2; hw_vlan: VID the stack took out of the
- * frame (TC: skb->vlan_tci), or -1.
+ * Account one parsed frame. st: pkt_parse_eth()'s result; pi: as parsed,
+ * with pi->vlan_ids[0] the outer VID as on the wire; bytes: frame length
+ * at the hook incl. L2 (as on the wire).
  */
 static __always_inline void flow_account(int st, const struct pkt_info *pi, __u64 bytes,
-                                         __u32 ifindex, __u8 direction, int hw_vlan)
+                                         __u32 ifindex, __u8 direction)
 {
 	struct flow_key key;
 
@@ -382,8 +382,6 @@ static __always_inline void flow_account(int st, const struct pkt_info *pi, __u6
 		}
 	}
 	flow_key_from_pkt(pi, ifindex, direction, &key);
-	if (hw_vlan >= 0)
-		key.vlan_id = hw_vlan & 0xfff;
 	if (pi->frag != PKT_FRAG_NONE)
 		flow_frag(pi, &key);
 	if (!flow_table_account(&key, pi, bytes))

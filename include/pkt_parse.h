@@ -52,6 +52,15 @@ enum pkt_status {
 	PKT_STATUS_MAX
 };
 
+/* Statuses that mean "a header goes past the end of the buffer" (a short
+ * capture, or headers outside the linear part of an skb), as opposed to
+ * malformed headers. */
+#define PKT_TRUNC_MASK ((1u << PKT_ERR_ETH_TRUNC) | (1u << PKT_ERR_VLAN_TRUNC) | \
+	(1u << PKT_ERR_IPV4_TRUNC) | (1u << PKT_ERR_IPV6_TRUNC) | (1u << PKT_ERR_IPV6_EXT_TRUNC) | \
+	(1u << PKT_ERR_TCP_TRUNC) | (1u << PKT_ERR_UDP_TRUNC) | (1u << PKT_ERR_SCTP_TRUNC) | \
+	(1u << PKT_ERR_ICMP_TRUNC))
+#define pkt_status_truncated(st) ((unsigned)(st) < 32 && ((1u << (st)) & PKT_TRUNC_MASK))
+
 enum pkt_frag {
 	PKT_FRAG_NONE = 0,
 	PKT_FRAG_FIRST,   /* offset 0, more fragments: carries the ports */

@@ -13,19 +13,11 @@ static __always_inline int flow_tc(struct __sk_buff *skb, __u8 direction)
 	void *data_end = (void *)(long)skb->data_end;
 	struct pkt_info pi;
 	__u64 bytes = skb->len;
-	int hw_vlan = -1;
 	int st;
 
-	/* The stack keeps a VLAN tag it took off the frame (always so at
-	 * ingress, and for hw-accelerated tags at egress) in vlan_tci: it is
-	 * the outermost tag, and it was on the wire (tcpdump shows it too). */
-	if (skb->vlan_present) {
-		hw_vlan = skb->vlan_tci & 0xfff;
-		bytes += VLAN_HLEN;
-	}
 	flow_keep_in_memory(&pi);
 	st = pkt_parse_eth(data, data_end, &pi);
-	if (st >= PKT_ERR_FIRST && skb->data_end - skb->data < skb->len) {
+	if (pkt_status_truncated(st) && skb->data_end - skb->data < skb->len) {
 		/* headers beyond the linear part: pull them in and retry */
 		__u32 want = skb->len < 256 ? skb->len : 256;
 
@@ -35,13 +27,16 @@ static __always_inline int flow_tc(struct __sk_buff *skb, __u8 direction)
 			st = pkt_parse_eth(data, data_end, &pi);
 		}
 	}
-	if (hw_vlan >= 0 && pi.n_vlans < PKT_MAX_VLANS) {
-		/* so pi describes the frame as it was on the wire */
+	/* The stack keeps a VLAN tag it took off the frame (always so at
+	 * ingress, and for hw-accelerated tags at egress) in vlan_tci: it was
+	 * the outermost tag on the wire, and tcpdump counts its 4 bytes too. */
+	if (skb->vlan_present) {
 		pi.vlan_ids[1] = pi.vlan_ids[0];
-		pi.vlan_ids[0] = hw_vlan;
-		pi.n_vlans++;
+		pi.vlan_ids[0] = skb->vlan_tci & 0xfff;
+		pi.n_vlans = pi.n_vlans < PKT_MAX_VLANS ? pi.n_vlans + 1 : PKT_MAX_VLANS;
+		bytes += VLAN_HLEN;
 	}
-	flow_account(st, &pi, bytes, skb->ifindex, direction, hw_vlan);
+	flow_account(st, &pi, bytes, skb->ifindex, direction);
 	return TC_ACT_OK;
 }
 

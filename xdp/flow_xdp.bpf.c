@@ -13,8 +13,7 @@ int flow_xdp(struct xdp_md *ctx)
 
 	flow_keep_in_memory(&pi);
 	st = pkt_parse_eth(data, data_end, &pi);
-	flow_account(st, &pi, (__u64)(data_end - data), ctx->ingress_ifindex,
-	             FLOW_DIR_INGRESS, -1);
+	flow_account(st, &pi, (__u64)(data_end - data), ctx->ingress_ifindex, FLOW_DIR_INGRESS);
 	return XDP_PASS;
 }
 

@@ -707,6 +707,11 @@ static void test_names(void)
 				ok = 0;
 	}
 	CHECK("pkt_status_name: every status named, names distinct", ok);
+	CHECK("pkt_status_truncated: tcp_trunc", pkt_status_truncated(PKT_ERR_TCP_TRUNC));
+	CHECK("pkt_status_truncated: vlan_trunc", pkt_status_truncated(PKT_ERR_VLAN_TRUNC));
+	CHECK("pkt_status_truncated: not bad_ihl", !pkt_status_truncated(PKT_ERR_IPV4_BAD_IHL));
+	CHECK("pkt_status_truncated: not ok", !pkt_status_truncated(PKT_OK));
+	CHECK("pkt_status_truncated: not out of range", !pkt_status_truncated(200));
 	CHECK_STR("pkt_status_name: out of range", pkt_status_name(PKT_STATUS_MAX), "unknown");
 	CHECK_STR("pkt_status_name: tcp_bad_doff", pkt_status_name(PKT_ERR_TCP_BAD_DOFF), "tcp_bad_doff");
 }
