@@ -535,6 +535,14 @@ int policy_label_event(const struct policy *p, const struct policy_verdict *v,
 	return 0;
 }
 
+int policy_label_l7(const struct policy *p, struct flow_event *ev)
+{
+	struct policy_verdict v;
+	if (policy_eval_l7(p, ev, &v))
+		return -EINVAL;
+	return policy_label_event(p, &v, ev, false, false);
+}
+
 /* --- accessors ------------------------------------------------------------ */
 
 enum policy_mode policy_mode(const struct policy *p) { return p->mode; }

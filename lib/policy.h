@@ -149,6 +149,11 @@ int policy_eval_l7(const struct policy *p, const struct flow_event *ev, struct p
 int policy_label_event(const struct policy *p, const struct policy_verdict *v,
                        struct flow_event *ev, bool dropped, bool set_match_type);
 
+/* The L7 pipeline's one call: policy_eval_l7() + policy_label_event() with
+ * dropped = false (an observer never stops a transaction: denied is AUDIT).
+ * Returns 0, -EINVAL for an event policy_eval_l7() does not take, -ENOMEM. */
+int policy_label_l7(const struct policy *p, struct flow_event *ev);
+
 /* A reloadable slot (thread-safe): get() returns a reference; reload()
  * loads the file and swaps only if it is valid, else the current policy
  * stays and err says why. The slot may be empty (NULL: no policy). */

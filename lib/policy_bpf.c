@@ -337,6 +337,49 @@ void policy_result_to_verdict(const struct policy_result *r, struct policy_verdi
 	v->drop_reason = r->drop_reason;
 }
 
+int policy_label_flow(const struct policy_result *r, struct flow_event *ev)
+{
+	switch (r->verdict) {
+	case POLICY_VERDICT_FORWARDED:
+		ev->verdict = FE_FORWARDED;
+		return 0;
+	case POLICY_VERDICT_AUDIT:
+		ev->verdict = FE_AUDIT;
+		return 0;
+	case POLICY_VERDICT_DROPPED:
+		ev->verdict = FE_DROPPED;
+		ev->drop_reason = r->drop_reason;
+		ev->drop_reason_desc = r->drop_reason;
+		ev->is_reply = -1;   /* Hubble: unknown for drops */
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int policy_verdict_event(const struct policy *p, const struct policy_result *r, struct flow_event *ev)
+{
+	if (r->verdict == POLICY_VERDICT_NONE)
+		return -EINVAL;
+	struct policy_verdict v;
+	policy_result_to_verdict(r, &v);
+	bool names = p && policy_revision(p) == r->revision;
+	if (!names)
+		v.rule = -1;   /* rule ids of another revision: no name to give */
+	int rc = policy_label_event(p, &v, ev, r->verdict == POLICY_VERDICT_DROPPED, true);
+	if (rc)
+		return rc;
+	ev->event_type = 5;        /* policy-verdict */
+	ev->event_sub_type = 0;
+	ev->trace_observation_point = 0;
+	ev->trace_reason = 0;
+	ev->stats.event = FE_STATS_NONE;
+	if (r->rule_id != POLICY_RULE_NONE)
+		ev->traffic_direction = r->direction == POLICY_DIR_EGRESS ? FE_EGRESS : FE_INGRESS;
+	ev->is_reply = r->verdict == POLICY_VERDICT_DROPPED ? -1 : 0;
+	return 0;
+}
+
 /* --- compiling ------------------------------------------------------------- */
 
 /* One prefix of the universe: identities, rule CIDRs, FQDN addresses, /0s. */

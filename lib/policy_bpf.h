@@ -91,4 +91,24 @@ const char *policy_counter_name(int idx);
 /* Turn a kernel result into the verdict lib/policy.h labels events with. */
 void policy_result_to_verdict(const struct policy_result *r, struct policy_verdict *v);
 
+/*
+ * Events from a kernel result (r from the flow's record), for flowd:
+ *
+ * policy_verdict_event(): make ev - an L3/L4 event of the flow's first
+ * packet (flow_l34_event(..., FE_STATS_START, ...)) - into the
+ * policy-verdict event Hubble emits for it: event_type 5, verdict
+ * (FORWARDED / DROPPED / AUDIT), drop_reason(_desc) for drops,
+ * policy_match_type, traffic_direction of the deciding rule, is_reply false
+ * (absent for drops), the rule in *_allowed_by / *_denied_by, and no
+ * flow_stats. p must be the policy of r->revision for rule names (pass the
+ * previous policy after a reload, or NULL: names are left out).
+ *
+ * policy_label_flow(): the flow's ordinary L3/L4 events get its verdict and
+ * drop reason (not the rule, not the match type).
+ *
+ * Both return 0, -ENOMEM, or -EINVAL when r carries no policy verdict.
+ */
+int policy_verdict_event(const struct policy *p, const struct policy_result *r, struct flow_event *ev);
+int policy_label_flow(const struct policy_result *r, struct flow_event *ev);
+
 #endif /* FLOWD_POLICY_BPF_H_USER */

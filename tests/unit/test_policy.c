@@ -1,12 +1,17 @@
 /* Unit tests of lib/policy.c: the policy file, L3/L4 and L7 evaluation,
  * labelling events, validation errors with positions, reloads. */
 #include "check.h"
+#include "flow_l34.h"
+#include "identity.h"
 #include "policy.h"
+#include "policy_bpf.h"
+#include "printer.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 /* The README's example (keep them the same). */
@@ -282,6 +287,8 @@ static void test_precedence_and_selectors(void)
 
 /* --- L7 --------------------------------------------------------------------- */
 
+static void json_of(struct flow_event *ev, char *out, size_t n);
+
 static struct flow_event *l7ev(enum fe_l7_type t, const char *cip, uint16_t cport, const char *sip,
                                uint16_t sport, const char **cl, size_t ncl, const char **sl, size_t nsl,
                                enum fe_l4_kind l4)
@@ -449,6 +456,16 @@ static void test_l7(void)
 	expect7("host regex", p,
 	        http(FE_L7_REQUEST, "198.19.7.5", LBL(L_FRONT), "GET", "http://internal.corp:80/", NULL),
 	        "deny:no-admin:0:181:ingress");
+	struct flow_event *lev = http(FE_L7_REQUEST, "198.19.7.5", LBL(L_FRONT), "GET", "http://web/admin", NULL);
+	lev->time_ns = 1700000000000000000ull;
+	CHECK("label L7", policy_label_l7(p, lev) == 0);
+	char lj[3000], lw[600];
+	json_of(lev, lj, sizeof(lj));
+	snprintf(lw, sizeof(lw), "\"ingress_denied_by\":[{\"name\":\"no-admin\",\"revision\":\"%llu\","
+	         "\"kind\":\"FlowdPolicy\"}]}", (unsigned long long)policy_revision(p));
+	CHECK("L7 denial is AUDIT, never DROPPED", strstr(lj, "\"verdict\":\"AUDIT\"") && !strstr(lj, "drop_reason"));
+	CHECK("L7 denial names the deny rule", strstr(lj, lw) != NULL);
+	flow_event_free(lev);
 	expect7("other path allowed by default", p,
 	        http(FE_L7_REQUEST, "198.19.7.5", LBL(L_FRONT), "GET", "http://web/administrator", NULL),
 	        "allow:-:0:0");
@@ -788,9 +805,142 @@ static void test_fuzz_regressions(void)
 	policy_unref(p);
 }
 
+/* What flowd will emit: the kernel's per-flow result (here from the compiled
+ * form, which equals the kernel's bit for bit: tests/bpf/test_policy_bpf.c)
+ * turned into Hubble's policy-verdict event, as JSON and as compact text. */
+static void verdict_case(const char *name, struct policy *p, struct identity_db *ids,
+                         const struct policy_compiled *c, const char *src, uint16_t sport,
+                         const char *dst, uint16_t dport, uint8_t dir, const char *want_json,
+                         const char *want_compact)
+{
+	struct flow_key k;
+	memset(&k, 0, sizeof(k));
+	inet_pton(AF_INET, src, k.saddr);
+	inet_pton(AF_INET, dst, k.daddr);
+	k.sport = sport;
+	k.dport = dport;
+	k.family = 4;
+	k.proto = 6;
+	k.ifindex = 3;
+	k.direction = dir;
+	struct flow_rec rec = { .packets = 1, .bytes = 74, .first_seen_ns = 1700000000000000000ull,
+		                .last_seen_ns = 1700000000000000000ull, .first_tcp_flags = FLOW_TCP_SYN,
+		                .tcp_flags = FLOW_TCP_SYN };
+	struct flow_l34_opts o = { .node_name = "node1", .ifname = "eth0",
+		                   .uuid = "0598f6e1-4542-494c-a061-711065e865dd" };
+	struct policy_result r;
+	policy_compiled_lookup(c, 4, k.saddr, k.daddr, 6, dport, &r);
+	struct flow_event *ev = flow_event_new();
+	int rc = flow_l34_event(ev, FE_STATS_START, &k, &rec, NULL, &o);
+	rc |= identity_fill_event(ids, ev);
+	rc |= policy_verdict_event(p, &r, ev);
+	char n2[200];
+	snprintf(n2, sizeof(n2), "%s: built", name);
+	CHECK(n2, rc == 0);
+	struct fe_record fr = { .kind = FE_REC_FLOW, .flow = ev };
+	struct fe_buf b = { 0 };
+	fe_record_to_json(&fr, &b);
+	snprintf(n2, sizeof(n2), "%s: JSON", name);
+	CHECK_STR(n2, b.data ? b.data : "", want_json);
+	fe_buf_free(&b);
+	char *txt = NULL;
+	size_t tl = 0;
+	FILE *m = open_memstream(&txt, &tl);
+	struct fe_printer_options po = { .format = FE_OUTPUT_COMPACT, .color = FE_COLOR_NEVER,
+		                         .print_policy_names = true };
+	struct fe_printer *pr = fe_printer_new(&po, m);
+	fe_printer_print(pr, &fr);
+	fe_printer_flush(pr);
+	fe_printer_free(pr);
+	fclose(m);
+	snprintf(n2, sizeof(n2), "%s: compact", name);
+	CHECK_STR(n2, txt, want_compact);
+	free(txt);
+	flow_event_free(ev);
+}
+
+static void test_verdict_events(void)
+{
+	static const char ids_text[] =
+		"endpoints:\n"
+		"  - {addresses: [198.18.1.10], namespace: shop, pod: web-0, labels: {app: web}, identity: 1000}\n"
+		"  - {addresses: [198.19.7.5], namespace: shop, pod: frontend-0, labels: {app: frontend}, identity: 1001}\n"
+		"host: {detect: false}\n";
+	char err[1024];
+	struct identity_db *ids = identity_db_load_string(ids_text, strlen(ids_text), "ids", NULL, err, sizeof(err));
+	struct policy *p = load(example);
+	struct policy_compiled *c = p && ids ? policy_compile(p, ids, NULL, err, sizeof(err)) : NULL;
+	CHECK("verdict events: policy compiles", c != NULL);
+	if (!c)
+		goto out;
+	char want[2000], rev[32];
+	snprintf(rev, sizeof(rev), "%llu", (unsigned long long)policy_revision(p));
+	snprintf(want, sizeof(want),
+	         "{\"flow\":{\"time\":\"2023-11-14T22:13:20Z\",\"uuid\":\"0598f6e1-4542-494c-a061-711065e865dd\","
+	         "\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"198.19.7.5\",\"destination\":\"198.18.1.10\","
+	         "\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":41000,\"destination_port\":80,"
+	         "\"flags\":{\"SYN\":true}}},\"source\":{\"identity\":1001,\"namespace\":\"shop\",\"labels\":["
+	         "\"k8s:app=frontend\",\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":\"frontend-0\"},"
+	         "\"destination\":{\"identity\":1000,\"namespace\":\"shop\",\"labels\":[\"k8s:app=web\","
+	         "\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":\"web-0\"},\"Type\":\"L3_L4\","
+	         "\"node_name\":\"node1\",\"event_type\":{\"type\":5},\"traffic_direction\":\"INGRESS\","
+	         "\"policy_match_type\":2,\"is_reply\":false,\"interface\":{\"index\":3,\"name\":\"eth0\"},"
+	         "\"Summary\":\"TCP Flags: SYN\",\"ingress_allowed_by\":[{\"name\":\"web-from-frontend\","
+	         "\"revision\":\"%s\",\"kind\":\"FlowdPolicy\"}]},\"node_name\":\"node1\","
+	         "\"time\":\"2023-11-14T22:13:20Z\"}\n", rev);
+	verdict_case("allowed", p, ids, c, "198.19.7.5", 41000, "198.18.1.10", 80, FLOW_DIR_INGRESS, want,
+	             "Nov 14 22:13:20.000: shop/frontend-0:41000 (ID:1001) -> shop/web-0:80 (ID:1000) "
+	             "policy-verdict:L3-L4 INGRESS ALLOWED BY web-from-frontend (FlowdPolicy) (TCP Flags: SYN)\n");
+	snprintf(want, sizeof(want),
+	         "{\"flow\":{\"time\":\"2023-11-14T22:13:20Z\",\"uuid\":\"0598f6e1-4542-494c-a061-711065e865dd\","
+	         "\"verdict\":\"DROPPED\",\"drop_reason\":181,\"IP\":{\"source\":\"198.18.1.10\","
+	         "\"destination\":\"192.0.2.1\",\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":40000,"
+	         "\"destination_port\":23,\"flags\":{\"SYN\":true}}},\"source\":{\"identity\":1000,\"namespace\":"
+	         "\"shop\",\"labels\":[\"k8s:app=web\",\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":"
+	         "\"web-0\"},\"destination\":{\"identity\":2,\"labels\":[\"reserved:world\"]},\"Type\":\"L3_L4\","
+	         "\"node_name\":\"node1\",\"event_type\":{\"type\":5},\"traffic_direction\":\"EGRESS\","
+	         "\"policy_match_type\":3,\"drop_reason_desc\":\"POLICY_DENY\",\"interface\":{\"index\":3,"
+	         "\"name\":\"eth0\"},\"Summary\":\"TCP Flags: SYN\",\"egress_denied_by\":[{\"name\":\"no-telnet\","
+	         "\"revision\":\"%s\",\"kind\":\"FlowdPolicy\"}]},\"node_name\":\"node1\","
+	         "\"time\":\"2023-11-14T22:13:20Z\"}\n", rev);
+	verdict_case("denied by rule", p, ids, c, "198.18.1.10", 40000, "192.0.2.1", 23, FLOW_DIR_EGRESS, want,
+	             "Nov 14 22:13:20.000: shop/web-0:40000 (ID:1000) <> 192.0.2.1:23 (world) "
+	             "policy-verdict:L4-Only EGRESS DENIED BY no-telnet (FlowdPolicy) (TCP Flags: SYN)\n");
+	verdict_case("default deny", p, ids, c, "192.0.2.9", 40000, "198.18.1.10", 8080, FLOW_DIR_INGRESS,
+	             "{\"flow\":{\"time\":\"2023-11-14T22:13:20Z\",\"uuid\":\"0598f6e1-4542-494c-a061-711065e865dd\","
+	             "\"verdict\":\"DROPPED\",\"drop_reason\":133,\"IP\":{\"source\":\"192.0.2.9\",\"destination\":"
+	             "\"198.18.1.10\",\"ipVersion\":\"IPv4\"},\"l4\":{\"TCP\":{\"source_port\":40000,"
+	             "\"destination_port\":8080,\"flags\":{\"SYN\":true}}},\"source\":{\"identity\":2,\"labels\":"
+	             "[\"reserved:world\"]},\"destination\":{\"identity\":1000,\"namespace\":\"shop\",\"labels\":"
+	             "[\"k8s:app=web\",\"k8s:io.kubernetes.pod.namespace=shop\"],\"pod_name\":\"web-0\"},"
+	             "\"Type\":\"L3_L4\",\"node_name\":\"node1\",\"event_type\":{\"type\":5},"
+	             "\"traffic_direction\":\"INGRESS\",\"drop_reason_desc\":\"POLICY_DENIED\",\"interface\":"
+	             "{\"index\":3,\"name\":\"eth0\"},\"Summary\":\"TCP Flags: SYN\"},\"node_name\":\"node1\","
+	             "\"time\":\"2023-11-14T22:13:20Z\"}\n",
+	             "Nov 14 22:13:20.000: 192.0.2.9:40000 (world) <> shop/web-0:8080 (ID:1000) "
+	             "policy-verdict:none INGRESS DENIED (TCP Flags: SYN)\n");
+
+	/* the flow's own L3/L4 events carry the verdict too */
+	struct policy_result r = { .verdict = POLICY_VERDICT_DROPPED, .drop_reason = POLICY_REASON_DENIED,
+		                   .rule_id = POLICY_RULE_NONE, .revision = 1 };
+	struct flow_event *ev = flow_event_new();
+	ev->is_reply = 0;
+	CHECK("label flow: dropped", policy_label_flow(&r, ev) == 0 && ev->verdict == FE_DROPPED &&
+	      ev->drop_reason == 133 && ev->drop_reason_desc == 133 && ev->is_reply == -1);
+	r.verdict = POLICY_VERDICT_NONE;
+	CHECK("label flow: no policy", policy_label_flow(&r, ev) == -EINVAL);
+	CHECK("verdict event: no policy", policy_verdict_event(p, &r, ev) == -EINVAL);
+	flow_event_free(ev);
+out:
+	policy_compiled_free(c);
+	policy_unref(p);
+	identity_db_unref(ids);
+}
+
 int main(void)
 {
 	test_readme_example();
+	test_verdict_events();
 	test_fuzz_regressions();
 	test_example_l34();
 	test_precedence_and_selectors();
