@@ -169,6 +169,17 @@ static inline int flow_table_cfg_init(struct flow_table_cfg *c, __u32 buckets, _
 	return 0;
 }
 
+/* Before loading a skeleton that has the table (flow_xdp_bpf, flow_tc_bpf):
+ * geometry and hash keys (cfgp: from flow_table_cfg_init(), the same for
+ * every skeleton sharing the table). Needs <bpf/libbpf.h>. */
+#define FLOW_TABLE_CONFIGURE(skel, cfgp)                                                   \
+	do {                                                                               \
+		(skel)->rodata->flow_cfg = *(cfgp);                                        \
+		bpf_map__set_max_entries((skel)->maps.flow_sigs, (cfgp)->buckets);          \
+		bpf_map__set_max_entries((skel)->maps.flows,                               \
+		                         (cfgp)->buckets * FLOW_BUCKET_WAYS);              \
+	} while (0)
+
 struct flow_table {
 	struct flow_sig_bucket *sigs;   /* [buckets] */
 	struct flow_entry *e;           /* [buckets * FLOW_BUCKET_WAYS] */

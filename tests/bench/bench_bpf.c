@@ -160,12 +160,8 @@ static void objs_open(struct objs *o, unsigned flows)
 		struct flow_table_cfg cfg;
 
 		flow_table_cfg_init(&cfg, buckets, 0);
-		bpf_map__set_max_entries(o->xdp->maps.flow_sigs, buckets);
-		bpf_map__set_max_entries(o->tc->maps.flow_sigs, buckets);
-		bpf_map__set_max_entries(o->xdp->maps.flows, buckets * FLOW_BUCKET_WAYS);
-		bpf_map__set_max_entries(o->tc->maps.flows, buckets * FLOW_BUCKET_WAYS);
-		o->xdp->rodata->flow_cfg = cfg;
-		o->tc->rodata->flow_cfg = cfg;
+		FLOW_TABLE_CONFIGURE(o->xdp, &cfg);
+		FLOW_TABLE_CONFIGURE(o->tc, &cfg);
 		bpf_map__set_max_entries(o->ref->maps.ref_flows, flows + 1024);
 	}
 	if ((err = bench_ref_bpf__load(o->ref)) || (err = flow_xdp_bpf__load(o->xdp)) ||

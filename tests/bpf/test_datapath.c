@@ -53,12 +53,8 @@ static int env_open(struct env *e, __u32 buckets)
 	e->tc = flow_tc_bpf__open();
 	if (!e->xdp || !e->tc)
 		return -errno;
-	e->xdp->rodata->flow_cfg = e->cfg;
-	e->tc->rodata->flow_cfg = e->cfg;
-	bpf_map__set_max_entries(e->xdp->maps.flow_sigs, buckets);
-	bpf_map__set_max_entries(e->xdp->maps.flows, buckets * FLOW_BUCKET_WAYS);
-	bpf_map__set_max_entries(e->tc->maps.flow_sigs, buckets);
-	bpf_map__set_max_entries(e->tc->maps.flows, buckets * FLOW_BUCKET_WAYS);
+	FLOW_TABLE_CONFIGURE(e->xdp, &e->cfg);
+	FLOW_TABLE_CONFIGURE(e->tc, &e->cfg);
 	if ((err = flow_xdp_bpf__load(e->xdp)))
 		return err;
 	/* as flowd does: the TC object uses the XDP object's maps */
@@ -801,6 +797,13 @@ int main(void)
 		return 1;
 	}
 	printf("PASS: XDP and TC objects load, TC shares the XDP maps\n");
+	{
+		struct flow_table_cfg c;
+		CHECK("flow_table_cfg_init: refuses 1 bucket", flow_table_cfg_init(&c, 1, 0) == -EINVAL);
+		CHECK("flow_table_cfg_init: seeded multipliers are odd",
+		      flow_table_cfg_init(&c, 3, 7) == 0 && (c.mul[0] & c.mul[5] & 1));
+		CHECK_U64("flow_table_buckets_for: 1M flows at 80% load", flow_table_buckets_for(1000000), 78125);
+	}
 	test_tcp_flow();
 	test_timestamps();
 	test_vlans();

@@ -53,12 +53,8 @@ static int env_open(struct env *e)
 	e->tc = flow_tc_bpf__open();
 	if (!e->xdp || !e->tc)
 		return -errno;
-	e->xdp->rodata->flow_cfg = e->cfg;
-	e->tc->rodata->flow_cfg = e->cfg;
-	bpf_map__set_max_entries(e->xdp->maps.flow_sigs, buckets);
-	bpf_map__set_max_entries(e->xdp->maps.flows, buckets * FLOW_BUCKET_WAYS);
-	bpf_map__set_max_entries(e->tc->maps.flow_sigs, buckets);
-	bpf_map__set_max_entries(e->tc->maps.flows, buckets * FLOW_BUCKET_WAYS);
+	FLOW_TABLE_CONFIGURE(e->xdp, &e->cfg);
+	FLOW_TABLE_CONFIGURE(e->tc, &e->cfg);
 	if ((err = flow_xdp_bpf__load(e->xdp)))
 		return err;
 	bpf_object__for_each_map(m, e->tc->obj) {
