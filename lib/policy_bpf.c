@@ -990,6 +990,30 @@ int policy_bpf_maps_from_obj(struct bpf_object *obj, struct policy_bpf_maps *m,
 	return 0;
 }
 
+int policy_bpf_reuse_maps(struct bpf_object *obj, const struct policy_bpf_maps *m,
+                          char *err, size_t errlen)
+{
+	static const char *const names[] = { "policy_state", "policy_meta", "policy_addr_0",
+		                             "policy_addr_1", "policy_rules_0", "policy_rules_1",
+		                             "policy_counters" };
+	const int fds[] = { m->state, m->meta, m->addr[0], m->addr[1], m->rules[0], m->rules[1],
+		            m->counters };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, names[i]);
+		if (!map) {
+			snprintf(err, errlen, "BPF object has no map \"%s\" (does it include policy.bpf.h?)",
+			         names[i]);
+			return -ENOENT;
+		}
+		int rc = bpf_map__reuse_fd(map, fds[i]);
+		if (rc) {
+			snprintf(err, errlen, "sharing map \"%s\": %s", names[i], strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 struct policy_bpf *policy_bpf_open(const struct policy_bpf_maps *m)
 {
 	struct policy_bpf *pb = calloc(1, sizeof(*pb));

@@ -73,6 +73,11 @@ struct bpf_object;
 int policy_bpf_maps_from_obj(struct bpf_object *obj, struct policy_bpf_maps *m,
                              char *err, size_t errlen);
 
+/* Make a second object (the TC one, after the XDP one) use the same policy
+ * maps: call between its open and its load. 0 or a negative errno. */
+int policy_bpf_reuse_maps(struct bpf_object *obj, const struct policy_bpf_maps *m,
+                          char *err, size_t errlen);
+
 struct policy_bpf;
 struct policy_bpf *policy_bpf_open(const struct policy_bpf_maps *m);
 void policy_bpf_close(struct policy_bpf *pb);

@@ -36,6 +36,7 @@
 #include "tests/bpf/policy_prog.skel.h"
 
 static struct policy_prog_bpf *skel;
+static int last_fd = -1;   /* `last_result` of the object under test; -1: skel's */
 static struct policy_bpf *pb;
 static struct policy_bpf_maps maps;
 
@@ -95,7 +96,7 @@ static int run_prog(int fd, const struct pkt *k, struct policy_result *res)
 		return -errno;
 	uint32_t zero = 0;
 	if (res)
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.last_result), &zero, res);
+		bpf_map_lookup_elem(last_fd >= 0 ? last_fd : bpf_map__fd(skel->maps.last_result), &zero, res);
 	return (int)o.retval;
 }
 
@@ -355,6 +356,23 @@ static void test_example(struct identity_db *ids)
 	          "simplify it or raise the limit");
 	policy_compiled_free(c);
 	expect_pkt("old policy still in force", lookup, p, telnet, XDP_DROP, "DROPPED:no-telnet:3:181:egress");
+
+	/* a second object (as flowd's TC object next to its XDP one) shares
+	 * the maps: it sees the same policy and the same counters */
+	struct policy_prog_bpf *two = policy_prog_bpf__open();
+	CHECK("second object: share maps", two && policy_bpf_reuse_maps(two->obj, &maps, err, sizeof(err)) == 0);
+	CHECK("second object: loads", two && policy_prog_bpf__load(two) == 0);
+	if (two) {
+		d181 = counter(POLICY_CNT_DROP_DENY);
+		last_fd = bpf_map__fd(two->maps.last_result);
+		expect_pkt("second object: same policy", bpf_program__fd(two->progs.pol_tc), p,
+		           P("198.19.7.5", 41000, "198.18.1.10", 8080, 6), TC_ACT_SHOT, "DROPPED:-:0:133");
+		expect_pkt("second object: same policy (deny rule)", bpf_program__fd(two->progs.pol_tc), p, telnet,
+		           TC_ACT_SHOT, "DROPPED:no-telnet:3:181:egress");
+		last_fd = -1;
+		CHECK_U64("second object: same counters", counter(POLICY_CNT_DROP_DENY) - d181, 1);
+		policy_prog_bpf__destroy(two);
+	}
 
 	CHECK("clear", policy_bpf_clear(pb) == 0);
 	expect_pkt("cleared: no verdict", lookup, p, telnet, XDP_PASS, "NONE:-:0:0");
