@@ -1,8 +1,253 @@
-/* flowd: placeholder entry point until the datapath work lands. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flowd: observe flows with XDP/TC eBPF and write Hubble-schema NDJSON.
+ *
+ * One thread, one epoll loop. Every input is a file descriptor with a
+ * handler (signals, the poll timer, the counters timer); later inputs (the
+ * payload ring buffer, API socket clients) join the same loop.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "counters.h"
+#include "datapath.h"
+#include "flowd.h"
+#include "output.h"
+#include "poller.h"
+
+struct flowd;
+
+struct flowd_source {
+	int fd;
+	int (*handle)(struct flowd *d, struct flowd_err *e);
+};
+
+struct flowd {
+	struct flowd_config cfg;
+	struct datapath *dp;
+	struct output *out;
+	struct poller *poller;
+	int epfd;
+	struct flowd_source sig, poll_timer, stats_timer;
+	bool stop;
+	size_t map_full_idx;          /* kernel counter index of map_full, or SIZE_MAX */
+	uint64_t map_full_seen;
+	uint64_t map_full_warned_ns;
+};
+
+static uint64_t mono_now(void)
 {
-	fprintf(stderr, "flowd: not built yet\n");
-	return 1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int add_source(struct flowd *d, struct flowd_source *s, struct flowd_err *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, s->fd, &ev))
+		return flowd_errf(e, -errno, "epoll: %s", strerror(errno));
+	return 0;
+}
+
+static int make_timer(uint64_t interval_ns, struct flowd_err *e)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return flowd_errf(e, -errno, "timerfd: %s", strerror(errno));
+	struct itimerspec its = {
+		.it_interval = { (time_t)(interval_ns / 1000000000ULL), (long)(interval_ns % 1000000000ULL) },
+	};
+	its.it_value = its.it_interval;
+	timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+static void drain_timer(int fd)
+{
+	uint64_t expirations;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		perror("flowd: timer");
+}
+
+static void log_counters(struct flowd *d, int all)
+{
+	struct flowd_counter c[FLOWD_MAX_COUNTERS];
+	size_t n = flowd_counters(d->dp, d->poller, d->out, c, FLOWD_MAX_COUNTERS);
+	flowd_counters_log(stderr, c, n, all);
+}
+
+/* A full flow map loses packets from accounting: say so right away (at
+ * most every 10 s), not only in the periodic counters. */
+static void check_map_full(struct flowd *d)
+{
+	if (d->map_full_idx == SIZE_MAX)
+		return;
+	uint64_t k[64];
+	int n = datapath_read_counters(d->dp, k, 64);
+	if (n <= (int)d->map_full_idx || k[d->map_full_idx] == d->map_full_seen)
+		return;
+	uint64_t now = mono_now();
+	if (d->map_full_warned_ns && now - d->map_full_warned_ns < 10000000000ULL)
+		return;
+	fprintf(stderr,
+	        "flowd: warning: the flow map is full (%u flows): %llu packets of new flows were not "
+	        "counted; raise --map-size or lower --idle-timeout\n",
+	        datapath_map_size(d->dp), (unsigned long long)(k[d->map_full_idx] - d->map_full_seen));
+	d->map_full_seen = k[d->map_full_idx];
+	d->map_full_warned_ns = now;
+}
+
+static int on_poll(struct flowd *d, struct flowd_err *e)
+{
+	drain_timer(d->poll_timer.fd);
+	int err = poller_poll(d->poller, false, e);
+	if (err)
+		return err;
+	check_map_full(d);
+	return output_flush(d->out, e);
+}
+
+static int on_stats(struct flowd *d, struct flowd_err *e)
+{
+	(void)e;
+	drain_timer(d->stats_timer.fd);
+	log_counters(d, 0);
+	return 0;
+}
+
+static int on_signal(struct flowd *d, struct flowd_err *e)
+{
+	struct signalfd_siginfo si;
+	while (read(d->sig.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+			if (d->cfg.verbose)
+				fprintf(stderr, "flowd: %s: stopping\n", strsignal((int)si.ssi_signo));
+			d->stop = true;
+		}
+	}
+	(void)e;
+	return 0;
+}
+
+static void describe(const struct flowd *d)
+{
+	for (size_t i = 0; i < datapath_n_ifaces(d->dp); i++) {
+		const struct datapath_iface *f = datapath_iface(d->dp, i);
+		fprintf(stderr, "flowd: %s (ifindex %d): ingress %s%s%s, egress %s\n", f->name, f->ifindex,
+		        f->xdp_mode ? "XDP " : f->tc_ingress ? "TC" : "off", f->xdp_mode ? f->xdp_mode : "",
+		        f->xdp_mode ? " mode" : "", f->tc_egress ? "TC" : "off");
+	}
+	fprintf(stderr,
+	        "flowd: flow map %u entries, idle timeout %.3gs, active timeout %.3gs, poll every %.3gs, "
+	        "events to %s\n",
+	        datapath_map_size(d->dp), d->cfg.idle_timeout_ns / 1e9, d->cfg.active_timeout_ns / 1e9,
+	        d->cfg.poll_interval_ns / 1e9, d->cfg.export_file);
+}
+
+static int run(struct flowd *d, struct flowd_err *e)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked before anything is attached: a signal during start-up is
+	 * handled by the loop, after which everything is detached. */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed output is a write error, handled */
+
+	int err;
+	if ((err = output_open(&d->cfg, &d->out, e)))
+		return err;
+	if ((err = datapath_open(&d->cfg, &d->dp, e)))
+		return err;
+	if ((err = poller_new(&d->cfg, d->dp, d->out, &d->poller, e)))
+		return err;
+	d->map_full_idx = SIZE_MAX;
+	for (size_t i = 0; i < 64; i++)
+		if (!strcmp(datapath_counter_name(i), "map_full_packets"))
+			d->map_full_idx = i;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return flowd_errf(e, -errno, "epoll: %s", strerror(errno));
+	d->sig = (struct flowd_source){ signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC), on_signal };
+	if (d->sig.fd < 0)
+		return flowd_errf(e, -errno, "signalfd: %s", strerror(errno));
+	if ((err = add_source(d, &d->sig, e)))
+		return err;
+	d->poll_timer = (struct flowd_source){ make_timer(d->cfg.poll_interval_ns, e), on_poll };
+	if (d->poll_timer.fd < 0 || (err = add_source(d, &d->poll_timer, e)))
+		return e->code;
+	d->stats_timer.fd = -1;
+	if (d->cfg.stats_interval_ns) {
+		d->stats_timer = (struct flowd_source){ make_timer(d->cfg.stats_interval_ns, e), on_stats };
+		if (d->stats_timer.fd < 0 || (err = add_source(d, &d->stats_timer, e)))
+			return e->code;
+	}
+	describe(d);
+
+	while (!d->stop) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(d->epfd, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return flowd_errf(e, -errno, "epoll: %s", strerror(errno));
+		}
+		for (int i = 0; i < n; i++) {
+			struct flowd_source *s = evs[i].data.ptr;
+			if ((err = s->handle(d, e)))
+				return err;
+		}
+	}
+
+	/* Stop the programs first, so the last read is final; then end every
+	 * flow with those counts. */
+	datapath_detach(d->dp);
+	if ((err = poller_poll(d->poller, true, e)))
+		return err;
+	return output_flush(d->out, e);
+}
+
+int main(int argc, char **argv)
+{
+	struct flowd d = { .epfd = -1, .sig.fd = -1, .poll_timer.fd = -1, .stats_timer.fd = -1 };
+	struct flowd_err e = { 0 };
+	int rc = flowd_config_parse(&d.cfg, argc, argv, &e);
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "flowd: %s\nTry 'flowd --help' for more information.\n", e.msg);
+		return 2;
+	}
+	int err = run(&d, &e);
+	if (d.dp) {
+		datapath_detach(d.dp);
+		if (d.poller)
+			log_counters(&d, 1);
+	}
+	if (err)
+		fprintf(stderr, "flowd: %s\n", e.msg[0] ? e.msg : strerror(-err));
+	poller_free(d.poller);
+	datapath_close(d.dp);
+	output_close(d.out);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	if (d.sig.fd >= 0)
+		close(d.sig.fd);
+	if (d.poll_timer.fd >= 0)
+		close(d.poll_timer.fd);
+	if (d.stats_timer.fd >= 0)
+		close(d.stats_timer.fd);
+	return err ? 1 : 0;
 }

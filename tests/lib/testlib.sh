@@ -56,3 +56,100 @@ trap 'exit 130' INT TERM
 
 # t_done: exit with the right status (call last).
 t_done() { [ "$T_FAILS" -eq 0 ]; exit $?; }
+
+# --- network helpers (namespace tests and tests/demo.sh) ---------------------
+
+# wait_until SECS CMD...: run CMD every 0.1 s until it succeeds; fails after SECS.
+wait_until() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# offloads_off NS DEV: no segmentation or receive offloads, so each packet on
+# the wire is one packet at the XDP/TC hooks and in tcpdump.
+offloads_off() {
+	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1
+}
+
+# veth_pair NS1 DEV1 NS2 DEV2: a veth pair between two namespaces, up, offloads off.
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up || return 1
+	offloads_off "$1" "$2"; offloads_off "$3" "$4"
+}
+
+# addr_add NS DEV ADDR/LEN: IPv6 addresses without duplicate address detection.
+addr_add() {
+	case "$3" in
+	*:*) ip -n "$1" addr add "$3" dev "$2" nodad ;;
+	*) ip -n "$1" addr add "$3" dev "$2" ;;
+	esac
+}
+
+# nginx_start NS: nginx on port 80 (all addresses, IPv4 and IPv6) in NS,
+# serving $T_TMP/www-NS (index.html and a 100 kB file big.bin). Sets NGINX_ROOT.
+nginx_start() {
+	local ns=$1 dir=$T_TMP/nginx-$1
+	NGINX_ROOT=$T_TMP/www-$1
+	mkdir -p "$dir/logs" "$NGINX_ROOT"
+	echo "hello from $ns" >"$NGINX_ROOT/index.html"
+	head -c 100000 /dev/zero | tr '\0' x >"$NGINX_ROOT/big.bin"
+	cat >"$dir/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 64; }
+http {
+	access_log $dir/logs/access.log;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	server {
+		listen 80;
+		listen [::]:80;
+		root $NGINX_ROOT;
+		location /status/ { return 503 "unavailable\n"; }
+	}
+}
+NGINX
+	bg ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" 2>>"$dir/logs/stderr.log"
+	wait_until 5 ip netns exec "$ns" sh -c 'ss -ltnH | grep -q ":80 "'
+}
+
+# flowd_start NS LOG ARGS...: flowd in NS with ARGS, stderr to LOG; waits
+# until it has attached. Sets FLOWD_PID.
+flowd_start() {
+	local ns=$1 log=$2; shift 2
+	bg ip netns exec "$ns" "$FLOWD" "$@" 2>"$log"
+	FLOWD_PID=$BG_PID
+	wait_until 10 grep -q 'events to' "$log" || { cat "$log" >&2; return 1; }
+}
+
+# tcpdump_start NS DEV PCAP: capture DEV in NS to PCAP; waits until it
+# listens. Sets TCPDUMP_PID; stop it with tcpdump_stop.
+tcpdump_start() {
+	bg ip netns exec "$1" tcpdump -Z root -n -U --immediate-mode -s 0 -i "$2" -w "$3" 2>"$3.log"
+	TCPDUMP_PID=$BG_PID
+	wait_until 10 grep -q 'listening on' "$3.log"
+}
+
+# tcpdump_stop PCAP: stop the capture; fails if the kernel dropped packets.
+tcpdump_stop() {
+	kill -INT "$TCPDUMP_PID" 2>/dev/null
+	wait "$TCPDUMP_PID" 2>/dev/null
+	grep -q '^0 packets dropped by kernel' "$1.log"
+}
+
+# stop_wait PID [SIG]: send SIG (TERM) and wait for the exit status.
+stop_wait() {
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	wait "$1"
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* flowd command line. */
+#include "flowd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: flowd -i IFACE [-i IFACE ...] [OPTIONS]\n"
+"\n"
+"Observe network flows on the given interfaces with XDP and TC eBPF programs\n"
+"and write one JSON line per flow event, in the schema of Cilium Hubble\n"
+"(`hubble observe -o json`), with flowd's counters in flow.flow_stats.\n"
+"\n"
+"A flow is directional: A->B and B->A, and packets seen at the ingress and at\n"
+"the egress hook, are separate flows. Each flow gets a \"start\" event when\n"
+"flowd first sees it, an \"update\" event every --active-timeout while it is\n"
+"active, and an \"end\" event after --idle-timeout of silence or when flowd\n"
+"stops. Packet and byte counts are cumulative over the flow's life; bytes\n"
+"are frame lengths at the hook, link-layer header included.\n"
+"\n"
+"Options:\n"
+"  -i, --interface IFACE      Observe IFACE (repeat for several, up to 64).\n"
+"  -e, --export-file PATH     Append events to PATH; \"stdout\" or \"-\" for\n"
+"                             standard output (default).\n"
+"  -m, --xdp-mode MODE        How to observe ingress:\n"
+"                               auto    XDP in native (driver) mode, falling\n"
+"                                       back to skb (generic) mode (default)\n"
+"                               native  XDP in native mode only\n"
+"                               skb     XDP in generic mode\n"
+"                               off     no XDP; a TC ingress program instead\n"
+"                             XDP is attached through libxdp's dispatcher, so\n"
+"                             other libxdp programs keep running.\n"
+"      --no-tc                Do not attach TC programs: ingress only (XDP),\n"
+"                             egress traffic is not observed.\n"
+"      --idle-timeout DUR     End a flow after DUR without packets\n"
+"                             (default 15s).\n"
+"      --active-timeout DUR   Emit an update event for an active flow every\n"
+"                             DUR (default 60s).\n"
+"      --poll-interval DUR    Read the kernel flow table every DUR\n"
+"                             (default 1s). Timeouts are checked at this\n"
+"                             granularity.\n"
+"      --stats-interval DUR   Log counters to stderr every DUR; 0 = only at\n"
+"                             exit (default 60s).\n"
+"      --map-size N           Flows the kernel table holds (default: 65536).\n"
+"                             When it is full, new flows are not tracked and\n"
+"                             the map_full counter says how many packets\n"
+"                             were missed.\n"
+"      --node-name NAME       node_name of the events (default: host name).\n"
+"      --run-dir DIR          Lock files, one per observed interface\n"
+"                             (default /run/flowd).\n"
+"  -v, --verbose              More log output (repeat for libbpf/libxdp\n"
+"                             debug output).\n"
+"  -h, --help                 Show this help and exit.\n"
+"  -V, --version              Show the version and exit.\n"
+"\n"
+"DUR is a number with an optional unit: ms, s (default), m, h.\n"
+"\n"
+"Signals: SIGINT and SIGTERM end every live flow (one \"end\" event each),\n"
+"detach all programs and exit 0. After a SIGKILL, the next flowd start on\n"
+"the same interface removes what the killed one left attached.\n"
+"\n"
+"Exit status: 0 on a clean stop, 1 on a runtime error (missing interface,\n"
+"missing privileges, an interface held by another XDP program that cannot\n"
+"be shared, output error), 2 on a usage error.\n"
+"\n"
+"Example:\n"
+"  flowd -i eth0 --idle-timeout 10s | flowctl observe\n";
+
+int flowd_errf(struct flowd_err *e, int code, const char *fmt, ...)
+{
+	if (e && !e->code) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+		e->code = code ? code : -EINVAL;
+	}
+	return code;
+}
+
+int flowd_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -1;
+	double mult;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1e9;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "m"))
+		mult = 60e9;
+	else if (!strcmp(end, "h"))
+		mult = 3600e9;
+	else
+		return -1;
+	if (v * mult > 1e18)
+		return -1;
+	*ns = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+enum {
+	OPT_NO_TC = 256, OPT_IDLE, OPT_ACTIVE, OPT_POLL, OPT_STATS, OPT_MAP_SIZE,
+	OPT_NODE, OPT_RUN_DIR,
+};
+
+static const struct option long_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "export-file", required_argument, NULL, 'e' },
+	{ "xdp-mode", required_argument, NULL, 'm' },
+	{ "no-tc", no_argument, NULL, OPT_NO_TC },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "active-timeout", required_argument, NULL, OPT_ACTIVE },
+	{ "poll-interval", required_argument, NULL, OPT_POLL },
+	{ "stats-interval", required_argument, NULL, OPT_STATS },
+	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
+	{ "node-name", required_argument, NULL, OPT_NODE },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+static int duration_opt(const char *name, const char *arg, uint64_t min_ns, uint64_t *out,
+                        struct flowd_err *e)
+{
+	if (flowd_parse_duration(arg, out))
+		return flowd_errf(e, -1, "--%s: '%s' is not a duration (e.g. 500ms, 15s, 2m)", name, arg);
+	if (*out < min_ns)
+		return flowd_errf(e, -1, "--%s: '%s' is too short (minimum %llu ms)", name, arg,
+		                  (unsigned long long)(min_ns / 1000000));
+	return 0;
+}
+
+int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct flowd_err *e)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->export_file = "stdout";
+	cfg->tc = true;
+	cfg->idle_timeout_ns = 15000000000ULL;
+	cfg->active_timeout_ns = 60000000000ULL;
+	cfg->poll_interval_ns = 1000000000ULL;
+	cfg->stats_interval_ns = 60000000000ULL;
+	cfg->map_size = 65536;
+	cfg->run_dir = "/run/flowd";
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":i:e:m:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
+				return flowd_errf(e, -1, "--interface: '%s' is not an interface name", optarg);
+			for (size_t i = 0; i < cfg->n_ifaces; i++)
+				if (!strcmp(cfg->ifnames[i], optarg))
+					return flowd_errf(e, -1, "--interface: '%s' given twice", optarg);
+			if (cfg->n_ifaces == FLOWD_MAX_IFACES)
+				return flowd_errf(e, -1, "--interface: at most %d interfaces", FLOWD_MAX_IFACES);
+			snprintf(cfg->ifnames[cfg->n_ifaces++], IF_NAMESIZE, "%s", optarg);
+			break;
+		case 'e':
+			if (!*optarg)
+				return flowd_errf(e, -1, "--export-file: empty path");
+			cfg->export_file = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				cfg->xdp_mode = FLOWD_XDP_AUTO;
+			else if (!strcmp(optarg, "native") || !strcmp(optarg, "drv"))
+				cfg->xdp_mode = FLOWD_XDP_NATIVE;
+			else if (!strcmp(optarg, "skb") || !strcmp(optarg, "generic"))
+				cfg->xdp_mode = FLOWD_XDP_SKB;
+			else if (!strcmp(optarg, "off") || !strcmp(optarg, "none"))
+				cfg->xdp_mode = FLOWD_XDP_OFF;
+			else
+				return flowd_errf(e, -1, "--xdp-mode: '%s' is not one of auto, native, skb, off", optarg);
+			break;
+		case OPT_NO_TC:
+			cfg->tc = false;
+			break;
+		case OPT_IDLE:
+			if (duration_opt("idle-timeout", optarg, 1000000, &cfg->idle_timeout_ns, e))
+				return -1;
+			break;
+		case OPT_ACTIVE:
+			if (duration_opt("active-timeout", optarg, 1000000, &cfg->active_timeout_ns, e))
+				return -1;
+			break;
+		case OPT_POLL:
+			if (duration_opt("poll-interval", optarg, 10000000, &cfg->poll_interval_ns, e))
+				return -1;
+			break;
+		case OPT_STATS:
+			if (duration_opt("stats-interval", optarg, 0, &cfg->stats_interval_ns, e))
+				return -1;
+			if (cfg->stats_interval_ns && cfg->stats_interval_ns < 100000000)
+				return flowd_errf(e, -1, "--stats-interval: minimum 100ms (or 0)");
+			break;
+		case OPT_MAP_SIZE: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || v < 16 || v > 1u << 26 || optarg[0] == '-')
+				return flowd_errf(e, -1, "--map-size: '%s' is not a number from 16 to %u",
+				                  optarg, 1u << 26);
+			cfg->map_size = (uint32_t)v;
+			break;
+		}
+		case OPT_NODE:
+			cfg->node_name = optarg;
+			break;
+		case OPT_RUN_DIR:
+			if (optarg[0] != '/')
+				return flowd_errf(e, -1, "--run-dir: '%s' is not an absolute path", optarg);
+			cfg->run_dir = optarg;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case 'V':
+			printf("flowd %s\n", FLOWD_VERSION);
+			return 1;
+		case ':':
+			return flowd_errf(e, -1, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return flowd_errf(e, -1, "unknown option '-%c'", optopt);
+			return flowd_errf(e, -1, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return flowd_errf(e, -1, "unexpected argument '%s'", argv[optind]);
+	if (!cfg->n_ifaces)
+		return flowd_errf(e, -1, "no interface given (-i IFACE)");
+	if (cfg->xdp_mode == FLOWD_XDP_OFF && !cfg->tc)
+		return flowd_errf(e, -1, "--xdp-mode off with --no-tc leaves nothing to observe");
+	return 0;
+}

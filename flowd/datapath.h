@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The kernel side of flowd: loads the XDP and TC programs (skeletons from
+ * xdp/ and tc/, one shared flow map), attaches them to the interfaces,
+ * detaches them again, removes what a killed flowd left behind, and reads
+ * the kernel counters.
+ */
+#ifndef FLOWD_DATAPATH_H
+#define FLOWD_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flowd.h"
+
+struct datapath;
+
+struct datapath_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	const char *xdp_mode;     /* "native", "skb", or NULL when XDP is not attached */
+	bool tc_ingress, tc_egress;
+};
+
+/* Check privileges, lock the interfaces, clean up leftovers, load and
+ * attach. On error everything done so far is undone. */
+int datapath_open(const struct flowd_config *cfg, struct datapath **out, struct flowd_err *e);
+/* Detach everything and stop the programs from updating the maps; the
+ * maps stay readable until datapath_close(). */
+void datapath_detach(struct datapath *dp);
+void datapath_close(struct datapath *dp);
+
+size_t datapath_n_ifaces(const struct datapath *dp);
+const struct datapath_iface *datapath_iface(const struct datapath *dp, size_t i);
+const char *datapath_ifname(const struct datapath *dp, uint32_t ifindex);
+
+/* The flow map: struct flow_key -> struct flow_rec, or one flow_rec per
+ * possible CPU when per-CPU (values_per_key > 1). */
+int datapath_flows_fd(const struct datapath *dp);
+unsigned datapath_values_per_key(const struct datapath *dp);
+uint32_t datapath_map_size(const struct datapath *dp);
+
+/* Kernel counters (flow_counters, summed over CPUs), in the order of enum
+ * flow_counter. Returns how many were written, or a negative errno. */
+int datapath_read_counters(const struct datapath *dp, uint64_t *out, size_t max);
+/* Name of kernel counter i ("packets", "parse_ipv4_trunc", ...). */
+const char *datapath_counter_name(size_t i);
+
+/* rtnetlink listing of the filters on one clsact hook (tc_filters.c). */
+struct tc_filter_info {
+	uint32_t handle, priority, prog_id;
+	bool is_bpf;
+};
+/* Writes up to max filters to out; *n = how many exist. 0 or -errno; no
+ * clsact qdisc counts as no filters. */
+int tc_list_filters(int ifindex, bool egress, struct tc_filter_info *out, size_t max, size_t *n);
+
+#endif /* FLOWD_DATAPATH_H */

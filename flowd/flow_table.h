@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flowd's user-space view of the live flows: for every directional flow in
+ * the kernel map, the last values read and what has been reported. Open
+ * addressing with linear probing; grows, never shrinks below its start.
+ */
+#ifndef FLOWD_FLOW_TABLE_H
+#define FLOWD_FLOW_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow_record.h"
+
+struct ft_entry {
+	struct flow_key key;
+	struct flow_rec rec;        /* last values read from the kernel */
+	uint64_t last_report_ns;    /* monotonic time of the last start/update event */
+	uint64_t reported_packets;  /* rec.packets at that event */
+	uint32_t seen_gen;          /* last poll that found it in the kernel map */
+	int8_t is_reply;            /* decided by the start event, kept for the flow's life */
+	bool used;
+	bool started;               /* start event emitted */
+	bool dead;                  /* ended: removed after the current pass */
+};
+
+struct flow_table;
+
+struct flow_table *ft_new(size_t initial);
+void ft_free(struct flow_table *ft);
+size_t ft_count(const struct flow_table *ft);
+
+struct ft_entry *ft_find(struct flow_table *ft, const struct flow_key *key);
+/* Find or insert (zeroed but for the key); NULL on allocation failure.
+ * May move entries: pointers from earlier calls become invalid. */
+struct ft_entry *ft_upsert(struct flow_table *ft, const struct flow_key *key, bool *created);
+void ft_remove(struct flow_table *ft, const struct flow_key *key);
+
+/* Iteration by slot: for (i = 0; i < ft_slots(ft); i++) if ((e = ft_slot(ft, i))) ...
+ * Do not insert or remove while iterating. */
+size_t ft_slots(const struct flow_table *ft);
+struct ft_entry *ft_slot(struct flow_table *ft, size_t i);
+
+#endif /* FLOWD_FLOW_TABLE_H */
