@@ -18,8 +18,7 @@
 struct pending {
 	uint64_t time_ns;          /* the event's packet time: the sort key */
 	size_t seq;                /* tie-break: a flow's start before its end */
-	struct ft_entry *fe;
-	struct flow_rec rec;
+	struct ft_entry *fe;       /* its rec holds the values to report */
 	enum fe_stats_event what;
 };
 
@@ -200,13 +199,12 @@ static int reserve_pass(struct poller *p)
 	return 0;
 }
 
-static void queue(struct poller *p, struct ft_entry *fe, enum fe_stats_event what, const struct flow_rec *rec)
+static void queue(struct poller *p, struct ft_entry *fe, enum fe_stats_event what)
 {
 	struct pending *q = &p->pending[p->n_pending];
-	q->time_ns = what == FE_STATS_START ? rec->first_seen_ns : rec->last_seen_ns;
+	q->time_ns = what == FE_STATS_START ? fe->rec.first_seen_ns : fe->rec.last_seen_ns;
 	q->seq = p->n_pending++;
 	q->fe = fe;
-	q->rec = *rec;
 	q->what = what;
 }
 
@@ -315,7 +313,7 @@ int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 		if (!fe || fe->dead)
 			continue;
 		if (!fe->started) {
-			queue(p, fe, FE_STATS_START, &fe->rec);
+			queue(p, fe, FE_STATS_START);
 			fe->started = true;
 			fe->last_report_ns = now;
 			fe->reported_packets = fe->rec.packets;
@@ -324,7 +322,7 @@ int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 		if (fe->seen_gen != p->gen) {
 			/* Removed behind our back (LRU eviction, someone else):
 			 * end it with the last counts we read. */
-			queue(p, fe, FE_STATS_END, &fe->rec);
+			queue(p, fe, FE_STATS_END);
 			p->stats.flows_vanished++;
 			p->stats.flows_ended++;
 			mark_dead(p, fe);
@@ -342,14 +340,15 @@ int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 				if (last.packets < fe->rec.packets)
 					last = fe->rec; /* never report less than before */
 			}
-			queue(p, fe, FE_STATS_END, &last);
+			fe->rec = last; /* the entry is done: keep the final values */
+			queue(p, fe, FE_STATS_END);
 			p->stats.flows_ended++;
 			mark_dead(p, fe);
 			continue;
 		}
 		if (fe->last_report_ns + cfg->active_timeout_ns <= now &&
 		    fe->rec.packets != fe->reported_packets) {
-			queue(p, fe, FE_STATS_UPDATE, &fe->rec);
+			queue(p, fe, FE_STATS_UPDATE);
 			fe->last_report_ns = now;
 			fe->reported_packets = fe->rec.packets;
 			p->stats.flows_updated++;
@@ -358,7 +357,7 @@ int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 	/* Within a pass, events go out in packet-time order. */
 	qsort(p->pending, p->n_pending, sizeof(*p->pending), pending_cmp);
 	for (size_t i = 0; i < p->n_pending; i++)
-		emit(p, p->pending[i].fe, p->pending[i].what, &p->pending[i].rec);
+		emit(p, p->pending[i].fe, p->pending[i].what, &p->pending[i].fe->rec);
 	p->n_pending = 0;
 	for (size_t i = 0; i < p->n_dead; i++)
 		ft_remove(p->ft, &p->dead[i]);
