@@ -58,30 +58,55 @@ struct datapath {
 
 /* --- library log output ------------------------------------------------- */
 
-/* The print callbacks of libbpf/libxdp have no user pointer: these two
- * statics are the only global state of the daemon. */
+/* The print callbacks of libbpf/libxdp have no user pointer: these are the
+ * only global state of the daemon. While XDP attach attempts run, warnings
+ * are held back (libxdp's dispatcher probing warns even when its fallback
+ * works) and printed only if the attach fails in the end. */
 static int lib_verbosity;
-static bool lib_quiet; /* while probing XDP modes whose failure we handle */
+static bool lib_hold;
+static char lib_held[4096];
+static size_t lib_held_len;
 
-static int lib_print(int level, const char *prefix, const char *fmt, va_list ap)
+static int lib_print(int level, const char *fmt, va_list ap)
 {
 	/* level: 0 warn, 1 info, 2 debug (same order in libbpf and libxdp) */
-	if (lib_quiet && lib_verbosity < 2)
-		return 0;
 	if (level > lib_verbosity)
 		return 0;
-	fprintf(stderr, "%s", prefix);
+	if (lib_hold && lib_verbosity < 2) {
+		int n = vsnprintf(lib_held + lib_held_len, sizeof(lib_held) - lib_held_len, fmt, ap);
+		if (n > 0)
+			lib_held_len += (size_t)n < sizeof(lib_held) - lib_held_len ? (size_t)n
+			                                                               : sizeof(lib_held) - lib_held_len - 1;
+		return n;
+	}
+	fprintf(stderr, "flowd: ");
 	return vfprintf(stderr, fmt, ap);
+}
+
+static void lib_hold_begin(void)
+{
+	lib_hold = true;
+	lib_held_len = 0;
+	lib_held[0] = '\0';
+}
+
+static void lib_hold_end(bool print)
+{
+	lib_hold = false;
+	if (!print || !lib_held_len)
+		return;
+	for (char *line = strtok(lib_held, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "flowd: %s\n", line);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	return lib_print(level == LIBBPF_WARN ? 0 : level == LIBBPF_INFO ? 1 : 2, "flowd: libbpf: ", fmt, ap);
+	return lib_print(level == LIBBPF_WARN ? 0 : level == LIBBPF_INFO ? 1 : 2, fmt, ap);
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	return lib_print(level == LIBXDP_WARN ? 0 : level == LIBXDP_INFO ? 1 : 2, "flowd: libxdp: ", fmt, ap);
+	return lib_print(level == LIBXDP_WARN ? 0 : level == LIBXDP_INFO ? 1 : 2, fmt, ap);
 }
 
 /* --- checks ------------------------------------------------------------- */
@@ -350,6 +375,21 @@ static int tc_cleanup(struct dp_iface *dif, struct flowd_err *e)
 
 /* --- load and attach ------------------------------------------------------ */
 
+/* Say so when libxdp could not use its dispatcher and attached our program
+ * directly: then nothing else can share the interface's XDP hook. */
+static void note_legacy(const struct dp_iface *dif)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(dif->pub.ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return;
+	if (xdp_multiprog__is_legacy(mp))
+		fprintf(stderr,
+		        "flowd: %s: note: libxdp could not use its multi-program dispatcher here (details "
+		        "with -vv): flowd's XDP program is attached directly, so no other XDP program can "
+		        "share %s while flowd runs\n", dif->pub.name, dif->pub.name);
+	xdp_multiprog__close(mp);
+}
+
 static int xdp_attach_iface(struct datapath *dp, struct dp_iface *dif, enum xdp_attach_mode existing,
                             struct flowd_err *e)
 {
@@ -368,19 +408,21 @@ static int xdp_attach_iface(struct datapath *dp, struct dp_iface *dif, enum xdp_
 		break;
 	}
 	int err = 0;
+	lib_hold_begin();
 	for (size_t i = 0; i < n; i++) {
-		lib_quiet = i + 1 < n;
 		err = xdp_program__attach(dp->xdp_prog, dif->pub.ifindex, tries[i], 0);
-		lib_quiet = false;
 		if (!err) {
+			lib_hold_end(false);
 			dif->xdp_attached = tries[i];
 			dif->pub.xdp_mode = mode_name(tries[i]);
+			note_legacy(dif);
 			return 0;
 		}
 		if (dp->cfg->verbose && i + 1 < n)
 			fprintf(stderr, "flowd: %s: XDP %s mode failed (%s), trying %s mode\n", dif->pub.name,
 			        mode_name(tries[i]), strerror(-err), mode_name(tries[i + 1]));
 	}
+	lib_hold_end(true);
 	const char *hint = "";
 	if (existing != XDP_MODE_UNSPEC && existing != tries[n - 1])
 		hint = " (a libxdp dispatcher is already attached in another mode: use that mode)";
