@@ -6,6 +6,8 @@
   udp_pair.py client ADDR PORT COUNT SIZE INTERVAL [SPORT]
                                                send COUNT datagrams of SIZE bytes,
                                                one every INTERVAL s, read the echoes
+  udp_pair.py spray ADDR PORT FLOWS          one datagram from each of FLOWS sockets
+                                               (FLOWS distinct source ports), no reply
 Prints how many datagrams it sent/echoed; exits 0.
 """
 import socket
@@ -49,11 +51,22 @@ def client(addr, port, count, size, interval, sport=0):
     print(f"sent {count} got {got}")
 
 
+def spray(addr, port, flows):
+    socks = []
+    for _ in range(flows):
+        s = socket.socket(family(addr), socket.SOCK_DGRAM)
+        s.sendto(b"x" * 32, (addr, port))
+        socks.append(s)
+    print(f"sent {flows}")
+
+
 if __name__ == "__main__":
     a = sys.argv
     if len(a) >= 6 and a[1] == "server":
         server(a[2], int(a[3]), int(a[4]), float(a[5]))
     elif len(a) >= 7 and a[1] == "client":
         client(a[2], int(a[3]), int(a[4]), int(a[5]), float(a[6]), int(a[7]) if len(a) > 7 else 0)
+    elif len(a) >= 5 and a[1] == "spray":
+        spray(a[2], int(a[3]), int(a[4]))
     else:
         sys.exit(__doc__)
