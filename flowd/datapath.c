@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include <xdp/libxdp.h>
 
 #include "flow_record.h"
+#include "flow_table.h"
 #include "tc/flow_tc.skel.h"
 #include "xdp/flow_xdp.skel.h"
 
@@ -46,10 +48,10 @@ struct datapath {
 	struct flow_xdp_bpf *xdp_skel;
 	struct flow_tc_bpf *tc_skel;
 	struct xdp_program *xdp_prog;
-	int flows_fd, counters_fd;
-	unsigned values_per_key;
+	int counters_fd;
 	unsigned ncpus;
-	uint32_t map_size;
+	struct flow_table_cfg table_cfg;  /* the same in every object's rodata */
+	struct flow_table table;          /* flow_sigs + flows, mmapped */
 	uint32_t n_counters;
 	size_t n;
 	struct dp_iface ifs[FLOWD_MAX_IFACES];
@@ -477,19 +479,34 @@ static int tc_share_maps(struct datapath *dp, struct flowd_err *e)
 	return 0;
 }
 
+/* Table geometry and hash keys for one object, before it is loaded. */
+static void size_table(struct datapath *dp, struct bpf_map *sigs, struct bpf_map *flows,
+                       struct flow_table_cfg *rodata_cfg)
+{
+	bpf_map__set_max_entries(sigs, dp->table_cfg.buckets);
+	bpf_map__set_max_entries(flows, dp->table_cfg.buckets * FLOW_BUCKET_WAYS);
+	memcpy(rodata_cfg, &dp->table_cfg, sizeof(*rodata_cfg));
+}
+
 static int load_programs(struct datapath *dp, struct flowd_err *e)
 {
 	const struct flowd_config *cfg = dp->cfg;
 	bool use_xdp = cfg->xdp_mode != FLOWD_XDP_OFF;
 	int err;
-	struct bpf_map *flows = NULL, *counters = NULL;
+	struct bpf_map *sigs = NULL, *flows = NULL, *counters = NULL;
+
+	/* Random hash keys per run: flows cannot be crafted to collide. */
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+	flow_table_cfg_init(&dp->table_cfg, flow_table_buckets_for(cfg->map_size), seed | 1);
 
 	if (use_xdp) {
 		dp->xdp_skel = flow_xdp_bpf__open();
 		if (!dp->xdp_skel)
 			return flowd_errf(e, -errno, "cannot open the XDP object: %s", strerror(errno));
-		if (cfg->map_size)
-			bpf_map__set_max_entries(dp->xdp_skel->maps.flows, cfg->map_size);
+		size_table(dp, dp->xdp_skel->maps.flow_sigs, dp->xdp_skel->maps.flows,
+		           (struct flow_table_cfg *)&dp->xdp_skel->rodata->flow_cfg);
 		dp->xdp_prog = xdp_program__from_bpf_obj(dp->xdp_skel->obj, NULL);
 		err = (int)libxdp_get_error(dp->xdp_prog);
 		if (err || !dp->xdp_prog) {
@@ -497,6 +514,7 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 			return flowd_errf(e, err ? err : -EINVAL, "cannot prepare the XDP program: %s",
 			                  strerror(err ? -err : EINVAL));
 		}
+		sigs = dp->xdp_skel->maps.flow_sigs;
 		flows = dp->xdp_skel->maps.flows;
 		counters = dp->xdp_skel->maps.flow_counters;
 	}
@@ -504,28 +522,36 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		dp->tc_skel = flow_tc_bpf__open();
 		if (!dp->tc_skel)
 			return flowd_errf(e, -errno, "cannot open the TC object: %s", strerror(errno));
-		if (cfg->map_size)
-			bpf_map__set_max_entries(dp->tc_skel->maps.flows, cfg->map_size);
+		size_table(dp, dp->tc_skel->maps.flow_sigs, dp->tc_skel->maps.flows,
+		           (struct flow_table_cfg *)&dp->tc_skel->rodata->flow_cfg);
 		/* Ingress is XDP's job when XDP is on. */
 		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_ingress, !use_xdp);
 		if (!use_xdp) {
+			sigs = dp->tc_skel->maps.flow_sigs;
 			flows = dp->tc_skel->maps.flows;
 			counters = dp->tc_skel->maps.flow_counters;
 		}
 	}
-	/* libxdp loads the XDP object on the first attach (as an extension of
-	 * its dispatcher), so maps get fds there; the TC object is loaded
-	 * after it, reusing them. */
+	if (bpf_map__value_size(flows) != sizeof(struct flow_entry) ||
+	    bpf_map__value_size(sigs) != sizeof(struct flow_sig_bucket))
+		return flowd_errf(e, -EINVAL,
+		                  "the flow table's entry sizes (%u/%u) differ from flowd's (%zu/%zu): "
+		                  "flowd and the BPF objects come from different builds",
+		                  bpf_map__value_size(flows), bpf_map__value_size(sigs),
+		                  sizeof(struct flow_entry), sizeof(struct flow_sig_bucket));
+
+	/* Leftovers first, then attach. libxdp loads the XDP object on the
+	 * first attach (as an extension of its dispatcher, or directly), so
+	 * its maps get fds there; the TC object is loaded after it and reuses
+	 * them. */
 	enum xdp_attach_mode existing[FLOWD_MAX_IFACES];
 	for (size_t i = 0; i < dp->n; i++) {
 		err = xdp_cleanup_and_check(cfg, &dp->ifs[i], &existing[i], e);
 		if (err)
 			return err;
-		if (cfg->tc || !use_xdp) {
-			err = tc_cleanup(&dp->ifs[i], e);
-			if (err)
-				return err;
-		}
+		err = tc_cleanup(&dp->ifs[i], e);
+		if (err)
+			return err;
 	}
 	if (use_xdp) {
 		for (size_t i = 0; i < dp->n; i++) {
@@ -547,20 +573,11 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 				return err;
 		}
 	}
-	dp->flows_fd = bpf_map__fd(flows);
 	dp->counters_fd = bpf_map__fd(counters);
-	dp->map_size = bpf_map__max_entries(flows);
-	enum bpf_map_type t = bpf_map__type(flows);
-	bool percpu = t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	dp->values_per_key = percpu ? dp->ncpus : 1;
 	dp->n_counters = bpf_map__max_entries(counters);
-	if (bpf_map__key_size(flows) != sizeof(struct flow_key) ||
-	    bpf_map__value_size(flows) != sizeof(struct flow_rec))
-		return flowd_errf(e, -EINVAL,
-		                  "the flow map's key/value sizes (%u/%u) differ from flowd's (%zu/%zu): "
-		                  "flowd and the BPF objects come from different builds",
-		                  bpf_map__key_size(flows), bpf_map__value_size(flows),
-		                  sizeof(struct flow_key), sizeof(struct flow_rec));
+	err = flow_table_mmap(&dp->table, bpf_map__fd(sigs), bpf_map__fd(flows), dp->table_cfg.buckets);
+	if (err)
+		return flowd_errf(e, err, "cannot map the flow table into memory: %s", strerror(-err));
 	return 0;
 }
 
@@ -575,7 +592,7 @@ int datapath_open(const struct flowd_config *cfg, struct datapath **out, struct 
 	if (!dp)
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	dp->cfg = cfg;
-	dp->flows_fd = dp->counters_fd = -1;
+	dp->counters_fd = -1;
 	int ncpus = libbpf_num_possible_cpus();
 	dp->ncpus = ncpus > 0 ? (unsigned)ncpus : 1;
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
@@ -663,6 +680,7 @@ void datapath_close(struct datapath *dp)
 	 * without closing the object it does not own. */
 	if (dp->xdp_prog)
 		xdp_program__close(dp->xdp_prog);
+	flow_table_munmap(&dp->table);
 	flow_tc_bpf__destroy(dp->tc_skel);
 	flow_xdp_bpf__destroy(dp->xdp_skel);
 	free(dp);
@@ -683,9 +701,9 @@ const char *datapath_ifname(const struct datapath *dp, uint32_t ifindex)
 	return NULL;
 }
 
-int datapath_flows_fd(const struct datapath *dp) { return dp->flows_fd; }
-unsigned datapath_values_per_key(const struct datapath *dp) { return dp->values_per_key; }
-uint32_t datapath_map_size(const struct datapath *dp) { return dp->map_size; }
+struct flow_table *datapath_table(struct datapath *dp) { return &dp->table; }
+const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp) { return &dp->table_cfg; }
+uint32_t datapath_table_slots(const struct datapath *dp) { return dp->table_cfg.buckets * FLOW_BUCKET_WAYS; }
 
 int datapath_read_counters(const struct datapath *dp, uint64_t *out, size_t max)
 {
@@ -703,10 +721,5 @@ int datapath_read_counters(const struct datapath *dp, uint64_t *out, size_t max)
 
 const char *datapath_counter_name(size_t i)
 {
-#ifdef FLOW_CNT_MAX
 	return flow_counter_name((int)i);
-#else
-	static const char *const dev[] = { "packets", "map_full_packets", "c2", "c3", "c4", "c5", "c6", "c7" };
-	return i < 8 ? dev[i] : "unknown";
-#endif
 }

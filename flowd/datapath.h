@@ -15,6 +15,8 @@
 #include "flowd.h"
 
 struct datapath;
+struct flow_table;
+struct flow_table_cfg;
 
 struct datapath_iface {
 	char name[IF_NAMESIZE];
@@ -35,11 +37,12 @@ size_t datapath_n_ifaces(const struct datapath *dp);
 const struct datapath_iface *datapath_iface(const struct datapath *dp, size_t i);
 const char *datapath_ifname(const struct datapath *dp, uint32_t ifindex);
 
-/* The flow map: struct flow_key -> struct flow_rec, or one flow_rec per
- * possible CPU when per-CPU (values_per_key > 1). */
-int datapath_flows_fd(const struct datapath *dp);
-unsigned datapath_values_per_key(const struct datapath *dp);
-uint32_t datapath_map_size(const struct datapath *dp);
+/* The flow table the programs write (include/flow_table.h), mmapped, and
+ * its geometry and hash keys; valid until datapath_close(). */
+struct flow_table *datapath_table(struct datapath *dp);
+const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp);
+/* Slots of the table (buckets x ways). */
+uint32_t datapath_table_slots(const struct datapath *dp);
 
 /* Kernel counters (flow_counters, summed over CPUs), in the order of enum
  * flow_counter. Returns how many were written, or a negative errno. */

@@ -19,6 +19,7 @@
 
 #include "counters.h"
 #include "datapath.h"
+#include "flow_record.h"
 #include "flowd.h"
 #include "output.h"
 #include "poller.h"
@@ -38,7 +39,6 @@ struct flowd {
 	int epfd;
 	struct flowd_source sig, poll_timer, stats_timer;
 	bool stop;
-	size_t map_full_idx;          /* kernel counter index of map_full, or SIZE_MAX */
 	uint64_t map_full_seen;
 	uint64_t map_full_warned_ns;
 };
@@ -89,20 +89,18 @@ static void log_counters(struct flowd *d, int all)
  * most every 10 s), not only in the periodic counters. */
 static void check_map_full(struct flowd *d)
 {
-	if (d->map_full_idx == SIZE_MAX)
-		return;
-	uint64_t k[64];
-	int n = datapath_read_counters(d->dp, k, 64);
-	if (n <= (int)d->map_full_idx || k[d->map_full_idx] == d->map_full_seen)
+	uint64_t k[FLOW_CNT_MAX];
+	int n = datapath_read_counters(d->dp, k, FLOW_CNT_MAX);
+	if (n <= FLOW_CNT_MAP_FULL_PACKETS || k[FLOW_CNT_MAP_FULL_PACKETS] == d->map_full_seen)
 		return;
 	uint64_t now = mono_now();
 	if (d->map_full_warned_ns && now - d->map_full_warned_ns < 10000000000ULL)
 		return;
 	fprintf(stderr,
-	        "flowd: warning: the flow map is full (%u flows): %llu packets of new flows were not "
-	        "counted; raise --map-size or lower --idle-timeout\n",
-	        datapath_map_size(d->dp), (unsigned long long)(k[d->map_full_idx] - d->map_full_seen));
-	d->map_full_seen = k[d->map_full_idx];
+	        "flowd: warning: the flow table is full (--map-size %u): %llu packets of new flows were "
+	        "counted only per interface; raise --map-size or lower --idle-timeout\n",
+	        d->cfg.map_size, (unsigned long long)(k[FLOW_CNT_MAP_FULL_PACKETS] - d->map_full_seen));
+	d->map_full_seen = k[FLOW_CNT_MAP_FULL_PACKETS];
 	d->map_full_warned_ns = now;
 }
 
@@ -147,9 +145,10 @@ static void describe(const struct flowd *d)
 		        f->xdp_mode ? " mode" : "", f->tc_egress ? "TC" : "off");
 	}
 	fprintf(stderr,
-	        "flowd: flow map %u entries, idle timeout %.3gs, active timeout %.3gs, poll every %.3gs, "
-	        "events to %s\n",
-	        datapath_map_size(d->dp), d->cfg.idle_timeout_ns / 1e9, d->cfg.active_timeout_ns / 1e9,
+	        "flowd: flow table %u flows (%u slots), idle timeout %.3gs, active timeout %.3gs, "
+	        "poll every %.3gs, events to %s\n",
+	        d->cfg.map_size, datapath_table_slots(d->dp), d->cfg.idle_timeout_ns / 1e9,
+	        d->cfg.active_timeout_ns / 1e9,
 	        d->cfg.poll_interval_ns / 1e9, d->cfg.export_file);
 }
 
@@ -172,10 +171,6 @@ static int run(struct flowd *d, struct flowd_err *e)
 		return err;
 	if ((err = poller_new(&d->cfg, d->dp, d->out, &d->poller, e)))
 		return err;
-	d->map_full_idx = SIZE_MAX;
-	for (size_t i = 0; i < 64; i++)
-		if (!strcmp(datapath_counter_name(i), "map_full_packets"))
-			d->map_full_idx = i;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)

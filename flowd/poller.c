@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The poller reads the kernel flow table (include/flow_table.h: mmapped
+ * arrays written by the BPF programs) in place, keeps its own view of the
+ * live flows (flow_cache.h) and turns changes into events.
+ *
+ * Ending an idle flow follows the table's eviction protocol: the flow's
+ * slots are marked EVICT (packets stop matching them; a new packet of the
+ * same key starts a new flow in a free slot), and one poll later, after at
+ * least FLOW_EVICT_GRACE_NS, their final values are read and the slots
+ * freed. So the end event carries every packet the kernel counted into the
+ * flow, including those that raced with the decision to end it.
+ */
 #include "poller.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +21,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flow_cache.h"
 #include "flow_l34.h"
 #include "flow_table.h"
 
-#define BATCH 1024
+#define EVICT_SLOTS 8 /* copies of one key the table may hold (CPUs racing on insert) */
 
+/* A flow being ended: its slots are EVICT, its end event is due once the
+ * grace period has passed. */
+struct evicting {
+	struct flow_key key;
+	struct flow_rec rec;        /* values when eviction began, then final */
+	uint64_t begin_ns;
+	uint32_t slot[EVICT_SLOTS]; /* bucket * FLOW_BUCKET_WAYS + way */
+	uint32_t n_slots;
+	int8_t is_reply;
+};
+
+struct evict_list {
+	struct evicting *v;
+	size_t n, cap;
+};
+
+/* An event of this pass; emitted in packet-time order. */
 struct pending {
-	uint64_t time_ns;          /* the event's packet time: the sort key */
-	size_t seq;                /* tie-break: a flow's start before its end */
-	struct ft_entry *fe;       /* its rec holds the values to report */
+	uint64_t time_ns;
+	size_t seq;                 /* tie-break: a flow's start before its end */
+	const struct flow_key *key;
+	const struct flow_rec *rec;
+	int8_t *is_reply;
 	enum fe_stats_event what;
 };
 
@@ -26,17 +57,15 @@ struct poller {
 	const struct flowd_config *cfg;
 	struct datapath *dp;
 	struct output *out;
-	struct flow_table *ft;
-	int fd;
-	unsigned vpk;              /* values per key: CPUs for a per-CPU map */
+	struct flow_table *table;
+	const struct flow_table_cfg *table_cfg;
+	struct flow_cache *fc;
 	uint32_t gen;
-	bool batch_unsupported;
-	struct flow_key *keys;
-	struct flow_rec *vals;     /* BATCH * vpk */
-	size_t batch_cap;          /* keys the buffers hold */
-	struct flow_key *dead;     /* ended this pass: removed after it */
+	struct evict_list evict_prev;  /* begun last pass: finished in this one */
+	struct evict_list evict_now;   /* begun in this pass */
+	struct flow_key *dead;         /* cache entries to remove after the pass */
 	size_t n_dead, dead_cap;
-	struct pending *pending;   /* this pass's events, emitted in time order */
+	struct pending *pending;
 	size_t n_pending, pending_cap;
 	char node_name[256];
 	int64_t clock_offset_ns;
@@ -61,13 +90,10 @@ int poller_new(const struct flowd_config *cfg, struct datapath *dp, struct outpu
 	p->cfg = cfg;
 	p->dp = dp;
 	p->out = out;
-	p->fd = datapath_flows_fd(dp);
-	p->vpk = datapath_values_per_key(dp);
-	p->batch_cap = BATCH;
-	p->ft = ft_new(1024);
-	p->keys = calloc(p->batch_cap, sizeof(*p->keys));
-	p->vals = calloc(p->batch_cap * p->vpk, sizeof(*p->vals));
-	if (!p->ft || !p->keys || !p->vals) {
+	p->table = datapath_table(dp);
+	p->table_cfg = datapath_table_cfg(dp);
+	p->fc = fc_new(1024);
+	if (!p->fc) {
 		poller_free(p);
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	}
@@ -85,9 +111,9 @@ void poller_free(struct poller *p)
 {
 	if (!p)
 		return;
-	ft_free(p->ft);
-	free(p->keys);
-	free(p->vals);
+	fc_free(p->fc);
+	free(p->evict_prev.v);
+	free(p->evict_now.v);
 	free(p->dead);
 	free(p->pending);
 	free(p);
@@ -109,102 +135,86 @@ static void make_uuid(struct poller *p, char out[37])
 	p->rnd_used += 16;
 }
 
-static void merge_values(const struct poller *p, const struct flow_rec *v, struct flow_rec *out)
-{
-	if (p->vpk == 1) {
-		*out = *v;
-		return;
-	}
-	memset(out, 0, sizeof(*out));
-	for (unsigned c = 0; c < p->vpk; c++)
-		flow_rec_merge(out, &v[c]);
-}
-
 /* The record of the reverse direction, if flowd tracks it: on one interface
- * the reply leaves through the other hook; across interfaces (a router)
- * it may arrive at the same hook of another interface, which a flow key
- * cannot tell, so only the same interface is searched. */
+ * the reply leaves through the other hook; across interfaces (a router) it
+ * may arrive at another interface, which a flow key cannot tell, so only
+ * the same interface is searched. */
 static const struct flow_rec *reverse_rec(struct poller *p, const struct flow_key *k)
 {
 	struct flow_key r;
 	if (!flow_key_reverse(k, &r))
 		return NULL;
 	r.direction = k->direction == FLOW_DIR_INGRESS ? FLOW_DIR_EGRESS : FLOW_DIR_INGRESS;
-	struct ft_entry *e = ft_find(p->ft, &r);
+	struct fc_entry *e = fc_find(p->fc, &r);
 	if (!e) {
-		r.direction = k->direction; /* ingress-only (--no-tc): both ways at ingress */
-		e = ft_find(p->ft, &r);
+		r.direction = k->direction; /* ingress only (--no-tc): both ways at ingress */
+		e = fc_find(p->fc, &r);
 	}
 	return e ? &e->rec : NULL;
 }
 
-static void emit(struct poller *p, struct ft_entry *e, enum fe_stats_event what, const struct flow_rec *rec)
+static void emit(struct poller *p, const struct pending *q)
 {
 	char uuid[37];
 	make_uuid(p, uuid);
 	struct flow_l34_opts o = {
 		.node_name = p->node_name,
-		.ifname = datapath_ifname(p->dp, e->key.ifindex),
+		.ifname = datapath_ifname(p->dp, q->key->ifindex),
 		.clock_offset_ns = p->clock_offset_ns,
 		.uuid = uuid,
 	};
 	struct flow_event *ev = flow_event_new();
-	if (!ev || flow_l34_event(ev, what, &e->key, rec, reverse_rec(p, &e->key), &o)) {
+	if (!ev || flow_l34_event(ev, q->what, q->key, q->rec, reverse_rec(p, q->key), &o)) {
 		p->stats.event_errors++;
 		flow_event_free(ev);
 		return;
 	}
 	/* One answer per flow: later events keep what the start event said,
 	 * unless it did not know. */
-	if (what == FE_STATS_START || e->is_reply < 0)
-		e->is_reply = ev->is_reply;
-	ev->is_reply = e->is_reply;
-	ev->reply = e->is_reply == 1;
+	if (q->what == FE_STATS_START || *q->is_reply < 0)
+		*q->is_reply = ev->is_reply;
+	ev->is_reply = *q->is_reply;
+	ev->reply = *q->is_reply == 1;
 	output_flow(p->out, ev);
 	flow_event_free(ev);
 }
 
-/* Room for every entry is reserved before a pass (reserve_dead), so this
- * cannot fail mid-pass. */
-static void mark_dead(struct poller *p, struct ft_entry *e)
+static int grow(void **v, size_t *cap, size_t need, size_t size)
 {
-	p->dead[p->n_dead++] = e->key;
-	e->dead = true;
-}
-
-static int reserve_pass(struct poller *p)
-{
-	size_t need = ft_count(p->ft);
-	if (need > p->dead_cap) {
-		size_t cap = p->dead_cap ? p->dead_cap : 256;
-		while (cap < need)
-			cap *= 2;
-		struct flow_key *d = realloc(p->dead, cap * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		p->dead = d;
-		p->dead_cap = cap;
-	}
-	need *= 2; /* start + update/end */
-	if (need > p->pending_cap) {
-		size_t cap = p->pending_cap ? p->pending_cap : 512;
-		while (cap < need)
-			cap *= 2;
-		struct pending *q = realloc(p->pending, cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM;
-		p->pending = q;
-		p->pending_cap = cap;
-	}
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*v, c * size);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
 	return 0;
 }
 
-static void queue(struct poller *p, struct ft_entry *fe, enum fe_stats_event what)
+/* Room for everything a pass may add, reserved up front: pointers into
+ * these arrays stay valid through the pass. */
+static int reserve_pass(struct poller *p)
+{
+	size_t n = fc_count(p->fc);
+	if (grow((void **)&p->dead, &p->dead_cap, n, sizeof(*p->dead)) ||
+	    grow((void **)&p->evict_now.v, &p->evict_now.cap, n, sizeof(*p->evict_now.v)) ||
+	    grow((void **)&p->pending, &p->pending_cap, 2 * n + p->evict_prev.n, sizeof(*p->pending)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void queue(struct poller *p, const struct flow_key *key, const struct flow_rec *rec,
+                  int8_t *is_reply, enum fe_stats_event what)
 {
 	struct pending *q = &p->pending[p->n_pending];
-	q->time_ns = what == FE_STATS_START ? fe->rec.first_seen_ns : fe->rec.last_seen_ns;
+	q->time_ns = what == FE_STATS_START ? rec->first_seen_ns : rec->last_seen_ns;
 	q->seq = p->n_pending++;
-	q->fe = fe;
+	q->key = key;
+	q->rec = rec;
+	q->is_reply = is_reply;
 	q->what = what;
 }
 
@@ -216,154 +226,161 @@ static int pending_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Store one value read from the kernel. */
-static int absorb(struct poller *p, const struct flow_key *k, const struct flow_rec *v)
+/* Read every published slot; a key in several slots (CPUs that inserted
+ * the same new flow at once) is merged. */
+static int scan_table(struct poller *p)
 {
-	struct flow_rec rec;
-	merge_values(p, v, &rec);
-	if (!rec.packets)
-		return 0; /* created and not yet filled on any CPU */
-	bool created;
-	struct ft_entry *e = ft_upsert(p->ft, k, &created);
-	if (!e)
-		return -ENOMEM;
-	e->rec = rec;
-	e->seen_gen = p->gen;
-	if (created)
-		e->is_reply = -1;
+	const struct flow_table *t = p->table;
+	for (uint32_t b = 0; b < t->buckets; b++) {
+		for (int i = 0; i < FLOW_BUCKET_WAYS; i++) {
+			if (!flow_sig_in_use(flow_table_sig(t, b, i)))
+				continue;
+			const struct flow_entry *fe = flow_table_entry(t, b, i);
+			struct flow_rec one;
+			flow_entry_read(fe, &one);
+			if (!one.packets)
+				continue;
+			bool created;
+			struct fc_entry *e = fc_upsert(p->fc, &fe->key, &created);
+			if (!e)
+				return -ENOMEM;
+			if (created)
+				e->is_reply = -1;
+			if (e->seen_gen != p->gen) {
+				e->rec = one;
+				e->seen_gen = p->gen;
+			} else {
+				flow_rec_merge(&e->rec, &one);
+			}
+		}
+	}
 	return 0;
 }
 
-/* Read the whole map: batch lookups, or key iteration where batches are
- * not supported. A flow inserted while we read may be missed: it is found
- * on the next pass. */
-static int read_map(struct poller *p, struct flowd_err *e)
+/* Eviction step 1 for every slot holding e's key. */
+static void evict_begin(struct poller *p, struct fc_entry *e, uint64_t now)
 {
-	if (!p->batch_unsupported) {
-		uint8_t in_batch[sizeof(struct flow_key)], out_batch[sizeof(struct flow_key)];
-		bool first = true;
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		for (;;) {
-			uint32_t count = (uint32_t)p->batch_cap;
-			int err = bpf_map_lookup_batch(p->fd, first ? NULL : in_batch, out_batch, p->keys,
-			                               p->vals, &count, &opts);
-			if (err && errno == ENOSPC && count == 0) {
-				/* A hash bucket holds more than the buffer: grow. */
-				size_t cap = p->batch_cap * 2;
-				struct flow_key *k = realloc(p->keys, cap * sizeof(*k));
-				if (k)
-					p->keys = k;
-				struct flow_rec *v = realloc(p->vals, cap * p->vpk * sizeof(*v));
-				if (v)
-					p->vals = v;
-				if (!k || !v)
-					return flowd_errf(e, -ENOMEM, "out of memory");
-				p->batch_cap = cap;
+	struct evicting *v = &p->evict_now.v[p->evict_now.n++];
+	memset(v, 0, sizeof(*v));
+	v->key = e->key;
+	v->rec = e->rec;
+	v->is_reply = e->is_reply;
+	v->begin_ns = now;
+	__u64 w[FLOW_KEY_WORDS];
+	struct flow_hash h;
+	memcpy(w, &e->key, sizeof(w));
+	flow_table_hash(p->table_cfg, w, &h);
+	for (int c = 0; c < 2; c++) {
+		uint32_t b = c ? h.b : h.a;
+		for (int i = 0; i < FLOW_BUCKET_WAYS && v->n_slots < EVICT_SLOTS; i++) {
+			if (flow_table_sig(p->table, b, i) != h.sig ||
+			    memcmp(&flow_table_entry(p->table, b, i)->key, &e->key, sizeof(e->key)))
 				continue;
-			}
-			if (err && errno != ENOENT) {
-				if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)) {
-					p->batch_unsupported = true;
-					break;
-				}
-				p->stats.map_read_errors++;
-				return flowd_errf(e, -errno, "reading the flow map: %s", strerror(errno));
-			}
-			for (uint32_t i = 0; i < count; i++)
-				if (absorb(p, &p->keys[i], &p->vals[(size_t)i * p->vpk]))
-					return flowd_errf(e, -ENOMEM, "out of memory");
-			if (err) /* ENOENT: that was the last batch */
-				return 0;
-			memcpy(in_batch, out_batch, sizeof(in_batch));
-			first = false;
+			if (flow_slot_evict_begin(p->table, b, i, h.sig))
+				v->slot[v->n_slots++] = b * FLOW_BUCKET_WAYS + (uint32_t)i;
 		}
 	}
-	struct flow_key key, next;
-	struct flow_key *prev = NULL;
-	while (!bpf_map_get_next_key(p->fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(p->fd, &key, p->vals))
-			continue; /* deleted meanwhile */
-		if (absorb(p, &key, p->vals))
-			return flowd_errf(e, -ENOMEM, "out of memory");
+}
+
+/* Eviction step 2: the final values, then the slots are free again. */
+static void evict_finish(struct poller *p, struct evicting *v)
+{
+	struct flow_rec final = { 0 };
+	for (uint32_t s = 0; s < v->n_slots; s++) {
+		uint32_t b = v->slot[s] / FLOW_BUCKET_WAYS;
+		int i = (int)(v->slot[s] % FLOW_BUCKET_WAYS);
+		struct flow_rec one;
+		flow_entry_read(flow_table_entry(p->table, b, i), &one);
+		flow_rec_merge(&final, &one);
+		flow_slot_free(p->table, b, i);
 	}
-	return 0;
+	if (final.packets >= v->rec.packets)
+		v->rec = final;
 }
 
 int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 {
 	uint64_t t0 = mono_now();
-	p->gen++;
+	const struct flowd_config *cfg = p->cfg;
 	/* One offset for the daemon's life, so a flow's times agree across
 	 * its events; re-read only when the wall clock was stepped. */
 	int64_t off = flow_clock_offset_ns();
 	if (llabs(off - p->clock_offset_ns) > 1000000)
 		p->clock_offset_ns = off;
-	int err = read_map(p, e);
-	if (err)
-		return err;
+
+	/* Evictions begun last pass: wait out the grace period (the poll
+	 * interval is at least as long, so normally no wait), finish them. */
+	if (p->evict_prev.n && !final) {
+		uint64_t due = p->evict_prev.v[p->evict_prev.n - 1].begin_ns + FLOW_EVICT_GRACE_NS;
+		uint64_t now = mono_now();
+		if (now < due) {
+			struct timespec ts = { 0, (long)(due - now) };
+			nanosleep(&ts, NULL);
+		}
+	}
+	for (size_t i = 0; i < p->evict_prev.n; i++)
+		evict_finish(p, &p->evict_prev.v[i]);
+
+	p->gen++;
+	if (scan_table(p))
+		return flowd_errf(e, -ENOMEM, "out of memory");
 	if (reserve_pass(p))
 		return flowd_errf(e, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->evict_prev.n; i++) {
+		struct evicting *v = &p->evict_prev.v[i];
+		queue(p, &v->key, &v->rec, &v->is_reply, FE_STATS_END);
+		p->stats.flows_ended++;
+	}
 	uint64_t now = mono_now();
-	const struct flowd_config *cfg = p->cfg;
-
-	for (size_t i = 0; i < ft_slots(p->ft); i++) {
-		struct ft_entry *fe = ft_slot(p->ft, i);
-		if (!fe || fe->dead)
+	for (size_t i = 0; i < fc_slots(p->fc); i++) {
+		struct fc_entry *fe = fc_slot(p->fc, i);
+		if (!fe)
 			continue;
 		if (!fe->started) {
-			queue(p, fe, FE_STATS_START);
+			queue(p, &fe->key, &fe->rec, &fe->is_reply, FE_STATS_START);
 			fe->started = true;
 			fe->last_report_ns = now;
 			fe->reported_packets = fe->rec.packets;
 			p->stats.flows_started++;
 		}
-		if (fe->seen_gen != p->gen) {
-			/* Removed behind our back (LRU eviction, someone else):
-			 * end it with the last counts we read. */
-			queue(p, fe, FE_STATS_END);
-			p->stats.flows_vanished++;
+		if (fe->seen_gen != p->gen || final) {
+			/* At shutdown (programs detached, values final), or a
+			 * flow gone from the table without us: end it with the
+			 * values read. */
+			queue(p, &fe->key, &fe->rec, &fe->is_reply, FE_STATS_END);
 			p->stats.flows_ended++;
-			mark_dead(p, fe);
+			p->stats.flows_vanished += fe->seen_gen != p->gen;
+			p->dead[p->n_dead++] = fe->key;
 			continue;
 		}
-		bool idle = fe->rec.last_seen_ns + cfg->idle_timeout_ns <= now;
-		if (final || idle) {
-			struct flow_rec last = fe->rec;
-			if (!final) {
-				/* Take the entry out and read its final values in
-				 * one step: a packet after this creates a new flow. */
-				struct flow_rec v[p->vpk];
-				if (!bpf_map_lookup_and_delete_elem(p->fd, &fe->key, v))
-					merge_values(p, v, &last);
-				if (last.packets < fe->rec.packets)
-					last = fe->rec; /* never report less than before */
-			}
-			fe->rec = last; /* the entry is done: keep the final values */
-			queue(p, fe, FE_STATS_END);
-			p->stats.flows_ended++;
-			mark_dead(p, fe);
+		if (fe->rec.last_seen_ns + cfg->idle_timeout_ns <= now) {
+			evict_begin(p, fe, now);
+			p->dead[p->n_dead++] = fe->key;
 			continue;
 		}
 		if (fe->last_report_ns + cfg->active_timeout_ns <= now &&
 		    fe->rec.packets != fe->reported_packets) {
-			queue(p, fe, FE_STATS_UPDATE);
+			queue(p, &fe->key, &fe->rec, &fe->is_reply, FE_STATS_UPDATE);
 			fe->last_report_ns = now;
 			fe->reported_packets = fe->rec.packets;
 			p->stats.flows_updated++;
 		}
 	}
-	/* Within a pass, events go out in packet-time order. */
+
+	/* Events of this pass in packet-time order, then the bookkeeping. */
 	qsort(p->pending, p->n_pending, sizeof(*p->pending), pending_cmp);
 	for (size_t i = 0; i < p->n_pending; i++)
-		emit(p, p->pending[i].fe, p->pending[i].what, &p->pending[i].fe->rec);
+		emit(p, &p->pending[i]);
 	p->n_pending = 0;
 	for (size_t i = 0; i < p->n_dead; i++)
-		ft_remove(p->ft, &p->dead[i]);
+		fc_remove(p->fc, &p->dead[i]);
 	p->n_dead = 0;
+	struct evict_list done = p->evict_prev;
+	p->evict_prev = p->evict_now;
+	p->evict_now = done;
+	p->evict_now.n = 0;
 	p->stats.polls++;
-	p->stats.flows_active = ft_count(p->ft);
+	p->stats.flows_active = fc_count(p->fc) + p->evict_prev.n;
 	p->stats.last_poll_ns = mono_now() - t0;
 	return 0;
 }

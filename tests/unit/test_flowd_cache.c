@@ -1,7 +1,7 @@
-/* Unit tests of flowd's user-space flow table (flowd/flow_table.c): inserts,
+/* Unit tests of flowd's user-space flow table (flowd/flow_cache.c): inserts,
  * growth, lookups and backward-shift removal checked against a reference. */
 #include "check.h"
-#include "../../flowd/flow_table.c"
+#include "../../flowd/flow_cache.c"
 
 #include <stdlib.h>
 
@@ -27,24 +27,24 @@ static struct flow_key key_of(unsigned i)
 
 int main(void)
 {
-	struct flow_table *ft = ft_new(16);
-	CHECK("new", ft && ft_count(ft) == 0);
+	struct flow_cache *fc = fc_new(16);
+	CHECK("new", fc && fc_count(fc) == 0);
 	bool created, all_created = true, all_found = true;
 	for (unsigned i = 0; i < N; i++) {
 		struct flow_key k = key_of(i);
-		struct ft_entry *e = ft_upsert(ft, &k, &created);
+		struct fc_entry *e = fc_upsert(fc, &k, &created);
 		all_created &= e && created && memcmp(&e->key, &k, sizeof(k)) == 0;
 		e->rec.packets = i;
 	}
 	CHECK("insert: every key new", all_created);
-	CHECK_U64("insert: count", ft_count(ft), N);
-	CHECK("grew past the load limit", ft_slots(ft) * 3 >= (size_t)N * 4);
+	CHECK_U64("insert: count", fc_count(fc), N);
+	CHECK("grew past the load limit", fc_slots(fc) * 3 >= (size_t)N * 4);
 	struct flow_key k0 = key_of(0);
-	ft_upsert(ft, &k0, &created);
-	CHECK("upsert of an existing key: not created", !created && ft_count(ft) == N);
+	fc_upsert(fc, &k0, &created);
+	CHECK("upsert of an existing key: not created", !created && fc_count(fc) == N);
 	for (unsigned i = 0; i < N; i++) {
 		struct flow_key k = key_of(i);
-		struct ft_entry *e = ft_find(ft, &k);
+		struct fc_entry *e = fc_find(fc, &k);
 		all_found &= e && e->rec.packets == i;
 	}
 	CHECK("find after growth: every key with its value", all_found);
@@ -58,25 +58,25 @@ int main(void)
 		if (removed[i])
 			continue;
 		struct flow_key k = key_of(i);
-		ft_remove(ft, &k);
+		fc_remove(fc, &k);
 		removed[i] = true;
 		n_removed++;
 	}
-	CHECK_U64("remove: count", ft_count(ft), N - N / 2);
+	CHECK_U64("remove: count", fc_count(fc), N - N / 2);
 	bool ok = true;
 	for (unsigned i = 0; i < N; i++) {
 		struct flow_key k = key_of(i);
-		struct ft_entry *e = ft_find(ft, &k);
+		struct fc_entry *e = fc_find(fc, &k);
 		ok &= removed[i] ? e == NULL : (e && e->rec.packets == i);
 	}
 	CHECK("remove: removed keys gone, the others still found", ok);
 	size_t seen = 0;
-	for (size_t i = 0; i < ft_slots(ft); i++)
-		seen += ft_slot(ft, i) != NULL;
+	for (size_t i = 0; i < fc_slots(fc); i++)
+		seen += fc_slot(fc, i) != NULL;
 	CHECK_U64("iteration visits every entry once", seen, N - N / 2);
 	struct flow_key absent = key_of(N + 1);
-	ft_remove(ft, &absent);
-	CHECK_U64("removing an absent key changes nothing", ft_count(ft), N - N / 2);
-	ft_free(ft);
+	fc_remove(fc, &absent);
+	CHECK_U64("removing an absent key changes nothing", fc_count(fc), N - N / 2);
+	fc_free(fc);
 	return CHECK_DONE();
 }

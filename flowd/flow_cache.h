@@ -4,8 +4,8 @@
  * the kernel map, the last values read and what has been reported. Open
  * addressing with linear probing; grows, never shrinks below its start.
  */
-#ifndef FLOWD_FLOW_TABLE_H
-#define FLOWD_FLOW_TABLE_H
+#ifndef FLOWD_FLOW_CACHE_H
+#define FLOWD_FLOW_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #include "flow_record.h"
 
-struct ft_entry {
+struct fc_entry {
 	struct flow_key key;
 	struct flow_rec rec;        /* last values read from the kernel */
 	uint64_t last_report_ns;    /* monotonic time of the last start/update event */
@@ -22,24 +22,23 @@ struct ft_entry {
 	int8_t is_reply;            /* decided by the start event, kept for the flow's life */
 	bool used;
 	bool started;               /* start event emitted */
-	bool dead;                  /* ended: removed after the current pass */
 };
 
-struct flow_table;
+struct flow_cache;
 
-struct flow_table *ft_new(size_t initial);
-void ft_free(struct flow_table *ft);
-size_t ft_count(const struct flow_table *ft);
+struct flow_cache *fc_new(size_t initial);
+void fc_free(struct flow_cache *fc);
+size_t fc_count(const struct flow_cache *fc);
 
-struct ft_entry *ft_find(struct flow_table *ft, const struct flow_key *key);
+struct fc_entry *fc_find(struct flow_cache *fc, const struct flow_key *key);
 /* Find or insert (zeroed but for the key); NULL on allocation failure.
  * May move entries: pointers from earlier calls become invalid. */
-struct ft_entry *ft_upsert(struct flow_table *ft, const struct flow_key *key, bool *created);
-void ft_remove(struct flow_table *ft, const struct flow_key *key);
+struct fc_entry *fc_upsert(struct flow_cache *fc, const struct flow_key *key, bool *created);
+void fc_remove(struct flow_cache *fc, const struct flow_key *key);
 
-/* Iteration by slot: for (i = 0; i < ft_slots(ft); i++) if ((e = ft_slot(ft, i))) ...
+/* Iteration by slot: for (i = 0; i < fc_slots(fc); i++) if ((e = fc_slot(fc, i))) ...
  * Do not insert or remove while iterating. */
-size_t ft_slots(const struct flow_table *ft);
-struct ft_entry *ft_slot(struct flow_table *ft, size_t i);
+size_t fc_slots(const struct flow_cache *fc);
+struct fc_entry *fc_slot(struct flow_cache *fc, size_t i);
 
-#endif /* FLOWD_FLOW_TABLE_H */
+#endif /* FLOWD_FLOW_CACHE_H */
