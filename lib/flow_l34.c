@@ -26,8 +26,8 @@ static const uint8_t icmp6_pairs[][2] = {
 	{ 135, 136 }, /* neighbor solicitation / advertisement */
 	{ 139, 140 }, /* node information query / response */
 };
-/* MLD queries and reports (130, 131, 143) are not paired: reports are
- * mostly unsolicited and go to multicast groups. */
+/* ICMPv6 MLD: query (130) is a request, reports (131, 143) reply to it, but
+ * are sent to multicast groups, so they have no reverse key. */
 
 /* 0 request, 1 reply, -1 neither; *peer = the other type of the pair, -1
  * when the type has no pair to reverse to. */
@@ -47,6 +47,10 @@ static int icmp_role(uint8_t proto, uint8_t type, int *peer)
 			return 1;
 		}
 	}
+	if (proto == PROTO_ICMPV6 && type == 130) /* MLD query */
+		return 0;
+	if (proto == PROTO_ICMPV6 && (type == 131 || type == 143))
+		return 1;
 	return -1;
 }
 

@@ -64,9 +64,9 @@ int flow_l34_event(struct flow_event *ev, enum fe_stats_event what,
  *  1. TCP handshake: own first packet SYN without ACK -> 0; SYN+ACK -> 1.
  *     Else the reverse record's first packet: SYN -> 1, SYN+ACK -> 0.
  *  2. ICMP/ICMPv6: request types (echo, timestamp, information, address
- *     mask, router/neighbor solicitation, node information query) -> 0,
- *     their replies -> 1; everything else (errors, which Cilium calls
- *     "related", MLD, redirects) -> 0.
+ *     mask, router/neighbor solicitation, MLD query...) -> 0, their
+ *     replies -> 1; errors are "related" packets, not replies (as in
+ *     Cilium) -> 0.
  *  3. Ports (handshake not seen: flow older than flowd, UDP, SCTP): the
  *     side that looks like a server sends replies. Ranks: well-known
  *     (< 1024) > registered (1024-32767) > ephemeral (>= 32768, Linux's
