@@ -165,10 +165,11 @@ static __always_inline __u64 flow_now_tick(void)
 	return c->ns + (j - c->jiffies) * flow_tick_ns();
 }
 
-static __always_inline void flow_entry_init(struct flow_entry *e, const struct pkt_info *pi, __u64 bytes)
+static __always_inline void flow_entry_init(struct flow_entry *e, const struct pkt_info *pi, __u64 bytes,
+                                            __u64 packets)
 {
 	e->bytes = bytes;
-	e->packets_flags = FLOW_PKT_ONE | pi->tcp_flags;
+	e->packets_flags = FLOW_PKT_ONE * packets | pi->tcp_flags;
 	e->first_seen_ns = flow_now_exact();
 	e->last_seen_ns = e->first_seen_ns;
 	e->first_tcp_flags = pi->tcp_flags;
@@ -179,11 +180,11 @@ static __always_inline void flow_entry_init(struct flow_entry *e, const struct p
 /* In place, concurrently with other CPUs. pf: packets_flags as read with
  * the key (the flags test must not re-read after the atomics). */
 static __always_inline void flow_entry_update(struct flow_entry *e, __u64 pf,
-                                              const struct pkt_info *pi, __u64 bytes)
+                                              const struct pkt_info *pi, __u64 bytes, __u64 packets)
 {
 	__u64 now = flow_now_tick();
 
-	__sync_fetch_and_add(&e->packets_flags, FLOW_PKT_ONE);
+	__sync_fetch_and_add(&e->packets_flags, FLOW_PKT_ONE * packets);
 	__sync_fetch_and_add(&e->bytes, bytes);
 	/* Flags only gain bits: an atomic or only when one is new (rare). It
 	 * cannot disturb the packet count: adds never carry into bit 16-. */
@@ -202,7 +203,7 @@ static __always_inline int flow_key_eq(const struct flow_key *a, const __u64 *w)
 
 /* Claim a free way of bucket bi (signatures sb) and fill it; 0 on success. */
 static __always_inline int flow_insert(struct flow_sig_bucket *sb, __u32 bi, const struct flow_key *key,
-                                       __u32 sig, const struct pkt_info *pi, __u64 bytes)
+                                       __u32 sig, const struct pkt_info *pi, __u64 bytes, __u64 packets)
 {
 	for (int i = 0; i < FLOW_BUCKET_WAYS; i++) {
 		struct flow_entry *e;
@@ -218,7 +219,7 @@ static __always_inline int flow_insert(struct flow_sig_bucket *sb, __u32 bi, con
 			return -1;
 		}
 		e->key = *key;
-		flow_entry_init(e, pi, bytes);
+		flow_entry_init(e, pi, bytes, packets);
 		/* publish (a full barrier: key and record are visible first) */
 		__sync_val_compare_and_swap(&sb->sig[i], FLOW_SIG_BUSY, sig);
 		return 0;
@@ -244,7 +245,7 @@ static __always_inline __u64 flow_free_ways(const struct flow_sig_bucket *s)
 
 /* Account into the flow table; 0 on success, -1 when both buckets are full. */
 static __always_inline int flow_table_account(const struct flow_key *key, const struct pkt_info *pi,
-                                              __u64 bytes)
+                                              __u64 bytes, __u64 packets)
 {
 	const __u64 *w = (const __u64 *)(const void *)key;
 	struct flow_sig_bucket *sa, *sb;
@@ -278,7 +279,7 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 				continue;
 			pf = e->packets_flags;
 			if (flow_key_eq(&e->key, w)) {
-				flow_entry_update(e, pf, pi, bytes);
+				flow_entry_update(e, pf, pi, bytes, packets);
 				return 0;
 			}
 		}
@@ -293,7 +294,8 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 		sb = ts;
 		h.b = tb;
 	}
-	if (!flow_insert(sa, h.a, key, h.sig, pi, bytes) || !flow_insert(sb, h.b, key, h.sig, pi, bytes)) {
+	if (!flow_insert(sa, h.a, key, h.sig, pi, bytes, packets) ||
+	    !flow_insert(sb, h.b, key, h.sig, pi, bytes, packets)) {
 		flow_cnt_add(FLOW_CNT_NEW_FLOWS, 1);
 		return 0;
 	}
@@ -303,7 +305,7 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 /* The per-interface overflow record (kernel hash: only used when the table
  * is full, so its cost does not matter). 0 on success. */
 static __always_inline int flow_overflow_account(__u32 ifindex, __u8 direction,
-                                                 const struct pkt_info *pi, __u64 bytes)
+                                                 const struct pkt_info *pi, __u64 bytes, __u64 packets)
 {
 	struct flow_entry *e, init;
 	struct flow_key key;
@@ -314,12 +316,12 @@ static __always_inline int flow_overflow_account(__u32 ifindex, __u8 direction,
 	for (int tries = 0; tries < 2; tries++) {
 		e = bpf_map_lookup_elem(&flow_overflow, &key);
 		if (e) {
-			flow_entry_update(e, e->packets_flags, pi, bytes);
+			flow_entry_update(e, e->packets_flags, pi, bytes, packets);
 			return 0;
 		}
 		__builtin_memset(&init, 0, sizeof(init));
 		init.key = key;
-		flow_entry_init(&init, pi, bytes);
+		flow_entry_init(&init, pi, bytes, packets);
 		if (!bpf_map_update_elem(&flow_overflow, &key, &init, BPF_NOEXIST))
 			return 0;
 		/* EEXIST: another CPU created it; look it up again */
@@ -362,21 +364,22 @@ static __always_inline void flow_frag(const struct pkt_info *pi, struct flow_key
 }
 
 /*
- * Account one parsed frame. st: pkt_parse_eth()'s result; pi: as parsed,
- * with pi->vlan_ids[0] the outer VID as on the wire; bytes: frame length
- * at the hook incl. L2 (as on the wire).
+ * Account one parsed frame, or a GSO packet of `packets` frames. st:
+ * pkt_parse_eth()'s result; pi: as parsed, with pi->vlan_ids[0] the outer
+ * VID as on the wire; bytes: the frames' length at the hook incl. L2 (as
+ * on the wire, all of them).
  */
-static __always_inline void flow_account(int st, const struct pkt_info *pi, __u64 bytes,
-                                         __u32 ifindex, __u8 direction)
+static __always_inline void flow_account_n(int st, const struct pkt_info *pi, __u64 bytes,
+                                           __u64 packets, __u32 ifindex, __u8 direction)
 {
 	struct flow_key key;
 
-	flow_cnt_add(FLOW_CNT_PACKETS, 1);
+	flow_cnt_add(FLOW_CNT_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_BYTES, bytes);
 	if (st != PKT_OK) {
-		flow_cnt_add(FLOW_CNT_FOR_STATUS(st), 1);
+		flow_cnt_add(FLOW_CNT_FOR_STATUS(st), packets);
 		if (st != PKT_L4_UNKNOWN) {
-			flow_cnt_add(FLOW_CNT_NO_KEY_PACKETS, 1);
+			flow_cnt_add(FLOW_CNT_NO_KEY_PACKETS, packets);
 			flow_cnt_add(FLOW_CNT_NO_KEY_BYTES, bytes);
 			return;
 		}
@@ -384,16 +387,23 @@ static __always_inline void flow_account(int st, const struct pkt_info *pi, __u6
 	flow_key_from_pkt(pi, ifindex, direction, &key);
 	if (pi->frag != PKT_FRAG_NONE)
 		flow_frag(pi, &key);
-	if (!flow_table_account(&key, pi, bytes))
+	if (!flow_table_account(&key, pi, bytes, packets))
 		return;
 
 	/* no room for this flow: count visibly, keep the interface totals exact */
-	flow_cnt_add(FLOW_CNT_MAP_FULL_PACKETS, 1);
+	flow_cnt_add(FLOW_CNT_MAP_FULL_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_MAP_FULL_BYTES, bytes);
-	if (!flow_overflow_account(ifindex, direction, pi, bytes))
+	if (!flow_overflow_account(ifindex, direction, pi, bytes, packets))
 		return;
-	flow_cnt_add(FLOW_CNT_LOST_PACKETS, 1);
+	flow_cnt_add(FLOW_CNT_LOST_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_LOST_BYTES, bytes);
+}
+
+/* One frame (XDP). */
+static __always_inline void flow_account(int st, const struct pkt_info *pi, __u64 bytes,
+                                         __u32 ifindex, __u8 direction)
+{
+	flow_account_n(st, pi, bytes, 1, ifindex, direction);
 }
 
 #endif /* FLOWD_FLOW_ACCOUNT_BPF_H */

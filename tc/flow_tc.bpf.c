@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* TC (clsact) flow accounting for egress, and for ingress where XDP is not
  * used. Same record semantics as xdp/flow_xdp.bpf.c (include/flow_account.bpf.h);
- * always TC_ACT_OK. */
+ * always TC_ACT_UNSPEC, so the filters after ours on the hook still run
+ * (TC_ACT_OK would end classification there). A GSO packet counts as the
+ * frames it leaves as. */
 #include <linux/pkt_cls.h>
 #include "flow_account.bpf.h"
 
@@ -36,8 +38,14 @@ static __always_inline int flow_tc(struct __sk_buff *skb, __u8 direction)
 		pi.n_vlans = pi.n_vlans < PKT_MAX_VLANS ? pi.n_vlans + 1 : PKT_MAX_VLANS;
 		bytes += VLAN_HLEN;
 	}
-	flow_account(st, &pi, bytes, skb->ifindex, direction);
-	return TC_ACT_OK;
+	/* A GSO packet (TCP builds them even with offloads off) leaves as
+	 * gso_segs frames, each with a copy of the headers: count what the
+	 * wire (and tcpdump on this interface) sees. */
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	if (segs > 1 && st == PKT_OK)
+		bytes += (__u64)(segs - 1) * (pi.payload_off + (skb->vlan_present ? VLAN_HLEN : 0));
+	flow_account_n(st, &pi, bytes, segs, skb->ifindex, direction);
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")

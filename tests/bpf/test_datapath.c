@@ -25,7 +25,7 @@
 
 #define IFINDEX_LO 1     /* test runs see the loopback device */
 #define XDP_PASS_RET 2
-#define TC_OK_RET 0
+#define TC_OK_RET -1 /* TC_ACT_UNSPEC: the filters after ours still run */
 
 struct env {
 	struct flow_xdp_bpf *xdp;

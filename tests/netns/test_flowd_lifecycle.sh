@@ -129,6 +129,42 @@ else
 	fail "foreign XDP: could not attach the foreign test program"
 fi
 
+# --- TC filters of others keep running, and keep their qdisc -----------------------
+# A foreign TC program counting what reaches it; flowd's filter is added in
+# front of it (automatic priority) and must let packets through to it.
+cat >"$T_TMP/foreign_tc.bpf.c" <<'BPF'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+__u64 foreign_seen;
+SEC("tc") int foreign_tc(struct __sk_buff *skb) { __sync_fetch_and_add(&foreign_seen, 1); return -1; }
+char LICENSE[] SEC("license") = "GPL";
+BPF
+foreign_seen() {
+	local id map
+	id=$(tc -n "$S" filter show dev "$X" egress | sed -n 's/.* id \([0-9]*\) name foreign_tc .*/\1/p')
+	map=$(bpftool prog show id "$id" | sed -n 's/.*map_ids \([0-9]*\).*/\1/p')
+	bpftool map dump id "$map" | sed -n 's/.*"foreign_seen": \([0-9]*\).*/\1/p'
+}
+if clang -g -O2 -target bpf -I/usr/include/x86_64-linux-gnu -c "$T_TMP/foreign_tc.bpf.c" -o "$T_TMP/foreign_tc.o" &&
+	tc -n "$S" qdisc add dev "$X" clsact && tc -n "$S" filter add dev "$X" egress bpf da obj "$T_TMP/foreign_tc.o" sec tc; then
+	flowd_start "$S" "$T_TMP/tcshare.log" -i "$X" -e /dev/null || fail "tc sharing: did not start"
+	pref_of() { tc -n "$S" filter show dev "$X" egress | sed -n "s/^filter protocol all pref \([0-9]*\) .* name $1 .*/\1/p"; }
+	p_flowd=$(pref_of flow_tc_egress) p_foreign=$(pref_of foreign_tc)
+	check "tc sharing: flowd's filter runs first (pref ${p_flowd:-?} before ${p_foreign:-?})" \
+		test "${p_flowd:-99999}" -lt "${p_foreign:-0}"
+	before=$(foreign_seen)
+	ip netns exec "$C" ping -q -c 3 -i 0.2 198.18.1.2 >/dev/null
+	after=$(foreign_seen)
+	stop_wait "$FLOWD_PID"
+	check "tc sharing: the filter behind flowd's still saw the echo replies ($before -> $after)" \
+		test "$((after - before))" -ge 3
+	check_eq "tc sharing: the foreign filter and the qdisc stay after flowd" "$(attached "$S" "$X")" "tc-egress clsact"
+	check "tc sharing: it is still the foreign filter" sh -c "tc -n $S filter show dev $X egress | grep -q foreign_tc"
+	tc -n "$S" qdisc del dev "$X" clsact
+else
+	fail "tc sharing: could not attach the foreign TC program"
+fi
+
 # --- two interfaces, events to a file --------------------------------------------
 ev=$T_TMP/two.json
 echo '{"existing":"line"}' >"$ev"
