@@ -479,15 +479,6 @@ static int tc_share_maps(struct datapath *dp, struct flowd_err *e)
 	return 0;
 }
 
-/* Table geometry and hash keys for one object, before it is loaded. */
-static void size_table(struct datapath *dp, struct bpf_map *sigs, struct bpf_map *flows,
-                       struct flow_table_cfg *rodata_cfg)
-{
-	bpf_map__set_max_entries(sigs, dp->table_cfg.buckets);
-	bpf_map__set_max_entries(flows, dp->table_cfg.buckets * FLOW_BUCKET_WAYS);
-	memcpy(rodata_cfg, &dp->table_cfg, sizeof(*rodata_cfg));
-}
-
 static int load_programs(struct datapath *dp, struct flowd_err *e)
 {
 	const struct flowd_config *cfg = dp->cfg;
@@ -505,8 +496,7 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		dp->xdp_skel = flow_xdp_bpf__open();
 		if (!dp->xdp_skel)
 			return flowd_errf(e, -errno, "cannot open the XDP object: %s", strerror(errno));
-		size_table(dp, dp->xdp_skel->maps.flow_sigs, dp->xdp_skel->maps.flows,
-		           (struct flow_table_cfg *)&dp->xdp_skel->rodata->flow_cfg);
+		FLOW_TABLE_CONFIGURE(dp->xdp_skel, &dp->table_cfg);
 		dp->xdp_prog = xdp_program__from_bpf_obj(dp->xdp_skel->obj, NULL);
 		err = (int)libxdp_get_error(dp->xdp_prog);
 		if (err || !dp->xdp_prog) {
@@ -522,8 +512,7 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		dp->tc_skel = flow_tc_bpf__open();
 		if (!dp->tc_skel)
 			return flowd_errf(e, -errno, "cannot open the TC object: %s", strerror(errno));
-		size_table(dp, dp->tc_skel->maps.flow_sigs, dp->tc_skel->maps.flows,
-		           (struct flow_table_cfg *)&dp->tc_skel->rodata->flow_cfg);
+		FLOW_TABLE_CONFIGURE(dp->tc_skel, &dp->table_cfg);
 		/* Ingress is XDP's job when XDP is on. */
 		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_ingress, !use_xdp);
 		if (!use_xdp) {
