@@ -181,6 +181,37 @@ static int hold(struct tcp_reasm *r, struct tcp_reasm_pool *pool, uint64_t off,
 	return rc;
 }
 
+/* What hold() would add: the uncovered pieces of [off, off + len), each
+ * with its header. */
+static size_t hold_cost(const struct tcp_reasm *r, uint64_t off, uint32_t cap, uint32_t len)
+{
+	const uint64_t end = off + len, cap_end = off + cap;
+	uint64_t cur = off;
+	size_t cost = 0;
+	const struct tcp_reasm_seg *h = r->held;
+	while (cur < end) {
+		uint64_t piece_end = end;
+		if (h) {
+			uint64_t h_end = h->off + h->len;
+			if (h_end <= cur) {
+				h = h->next;
+				continue;
+			}
+			if (h->off <= cur) {
+				cur = h_end < end ? h_end : end;
+				h = h->next;
+				continue;
+			}
+			if (h->off < end)
+				piece_end = h->off;
+		}
+		uint64_t pcap_end = cap_end < piece_end ? cap_end : piece_end;
+		cost += SEG_COST(cur < cap_end ? pcap_end - cur : 0);
+		cur = piece_end;
+	}
+	return cost;
+}
+
 static bool over_budget(const struct tcp_reasm *r, const struct tcp_reasm_pool *pool, size_t need)
 {
 	return r->held_bytes + need > pool->max_per_stream || pool->used + need > pool->max;
@@ -289,7 +320,7 @@ static int segment(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
 		if (!len)
 			break;   /* a bare FIN ahead of a hole: fin_off is all we need */
 		/* Early segment: hold it, making room first if a bound says so. */
-		size_t need = SEG_COST(caplen);
+		size_t need = hold_cost(r, off, caplen, len);
 		if (!over_budget(r, pool, need)) {
 			rc = hold(r, pool, off, p, caplen, len);
 			break;

@@ -9,7 +9,8 @@ encode a parser bug.
 
 --update rewrites the golden files (and .exit files) of the selected cases
 instead of comparing; the counts are still checked. Prints one PASS/FAIL line
-per check; exits 1 if any failed.
+per check; exits 1 if any failed. Cases run with --stats also pin the
+counters printed on stderr (NAME.stderr).
 """
 import json
 import os
@@ -151,9 +152,14 @@ def main():
         golden = os.path.join(PCAPS, name + ".golden")
         exitf = os.path.join(PCAPS, name + ".exit")
         rc, out, err = replay(capture, args)
+        stats = "--stats" in args
+        stderr_golden = os.path.join(PCAPS, name + ".stderr")
         if update:
             with open(golden, "wb") as f:
                 f.write(out)
+            if stats:
+                with open(stderr_golden, "wb") as f:
+                    f.write(err)
             if rc:
                 with open(exitf, "w") as f:
                     f.write(f"{rc}\n")
@@ -169,6 +175,9 @@ def main():
             else:
                 want = open(golden, "rb").read()
                 report(out == want, f"golden {name}: output", first_difference(want, out))
+            if stats:
+                want = open(stderr_golden, "rb").read() if os.path.exists(stderr_golden) else b""
+                report(err == want, f"golden {name}: --stats counters", first_difference(want, err))
         if rc < 0 or rc >= 128:
             report(False, f"golden {name}: no crash", f"signal/status {rc}")
 
