@@ -19,7 +19,6 @@ size_t flowd_counters(const struct datapath *dp, const struct poller *p, const s
 	ADD("flows_vanished", ps->flows_vanished, 0);
 	ADD("events", os->events, 0);
 	ADD("event_errors", ps->event_errors + os->encode_errors, 0);
-	ADD("map_read_errors", ps->map_read_errors, 0);
 	ADD("polls", ps->polls, 0);
 	ADD("last_poll_us", ps->last_poll_ns / 1000, 0);
 	uint64_t k[64];

@@ -26,7 +26,6 @@ struct poller_stats {
 	uint64_t flows_ended;
 	uint64_t flows_vanished;   /* gone from the kernel map without flowd removing
 	                            * them: ended with the last counts read */
-	uint64_t map_read_errors;
 	uint64_t event_errors;     /* events that could not be built (out of memory) */
 	uint64_t last_poll_ns;     /* how long the last poll took */
 };
