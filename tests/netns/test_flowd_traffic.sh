@@ -2,9 +2,10 @@
 # flowd on a veth with real traffic (curl to nginx, ping, UDP; IPv4 and IPv6)
 # against tcpdump on the same interface: per directional 5-tuple, the packets
 # and bytes of flowd's end events must equal tcpdump's, packet for packet and
-# byte for byte (tests/lib/flow_compare.py). Three set-ups: XDP ingress with
+# byte for byte (tests/lib/flow_compare.py). Four set-ups: XDP ingress with
 # flows ending by idle timeout; TC ingress (--xdp-mode off) with flows ending
-# at SIGTERM; XDP in skb mode with active-timeout updates.
+# at SIGTERM; XDP in skb mode with active-timeout updates; flow churn
+# (every datagram a flow of its own, ended while the next one arrives).
 . "$(dirname "$0")/../lib/testlib.sh"
 
 C=fdc$T_ID S=fds$T_ID
@@ -34,23 +35,34 @@ traffic() {
 	sleep 0.3 # last ACKs
 }
 
+# Flow churn: a datagram every 250 ms against a 100 ms idle timeout, so each
+# one starts and ends its own flow (eviction races packets all the time).
+churn() {
+	bg ip netns exec "$S" "$PY" "$TOP/tests/lib/udp_pair.py" server 198.18.0.2 9998 12 5 >/dev/null
+	sleep 0.2
+	ip netns exec "$C" "$PY" "$TOP/tests/lib/udp_pair.py" client 198.18.0.2 9998 12 300 0.25 40000 >/dev/null
+	sleep 0.3
+}
+
 # run_case NAME WAIT FLOWD_ARGS...: observe the traffic with flowd and
-# tcpdump, wait WAIT seconds, stop both, compare.
+# tcpdump, wait WAIT seconds, stop both, compare. TRAFFIC (default
+# traffic) and EXPECT (the flows per class) may be set for one case.
 run_case() {
 	local name=$1 wait_s=$2; shift 2
+	local gen=${TRAFFIC:-traffic} expect=${EXPECT:-tcp4=6,tcp6=4,icmp4=2,icmp6=2,udp4=2,udp6=2}
 	local ev=$T_TMP/$name.json pcap=$T_TMP/$name.pcap log=$T_TMP/$name.log
 	if ! flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" "$@"; then
 		fail "$name: flowd did not start"
 		return
 	fi
 	tcpdump_start "$S" "$SI" "$pcap" || { fail "$name: tcpdump did not start"; return; }
-	traffic
+	$gen
 	check "$name: tcpdump dropped no packets" tcpdump_stop "$pcap"
 	sleep "$wait_s"
 	stop_wait "$FLOWD_PID"
 	check_eq "$name: flowd exits 0 on SIGTERM" "$?" 0
 	"$PY" "$TOP/tests/lib/flow_compare.py" "$name" "$ev" "$pcap" --server 198.18.0.2,2001:db8::2 \
-		--expect tcp4=6,tcp6=4,icmp4=2,icmp6=2,udp4=2,udp6=2 || T_FAILS=$((T_FAILS + 1))
+		--expect "$expect" || T_FAILS=$((T_FAILS + 1))
 	check "$name: counters logged at exit" grep -q 'flowd: counters: flows_active=0 ' "$log"
 }
 
@@ -69,5 +81,10 @@ check "tc-sigterm: TC on both hooks" grep -q "ingress TC, egress TC" "$T_TMP/tc-
 run_case skb-updates 0 --xdp-mode skb --idle-timeout 60s --active-timeout 300ms
 check "skb-updates: XDP attached in skb mode" grep -q "ingress XDP skb mode" "$T_TMP/skb-updates.log"
 check "skb-updates: update events emitted" grep -q '"event":"update"' "$T_TMP/skb-updates.json"
+
+# 4. Churn: every datagram is a flow of its own, ended while the next comes.
+TRAFFIC=churn EXPECT=udp4=2 run_case churn 0.3 --idle-timeout 100ms --poll-interval 50ms
+check "churn: flows ended and restarted (>= 20 end events)" \
+	test "$(grep -c '"destination_port":9998}}.*"event":"end"\|"source_port":9998,.*"event":"end"' "$T_TMP/churn.json")" -ge 20
 
 t_done
