@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Reads the kernel flow map every poll interval and turns what changed into
- * flow events: `start` for a flow seen for the first time, `update` every
- * active timeout while a flow has new packets, `end` after the idle timeout
- * (the entry is then removed from the kernel map with lookup-and-delete, so
- * its final counts are the ones reported) or at shutdown.
+ * Reads the kernel flow table every poll interval and turns what changed
+ * into flow events: `start` for a flow seen for the first time, `update`
+ * every active timeout while a flow has new packets, `end` after the idle
+ * timeout (through the table's two-step eviction, so its final counts are
+ * the ones reported; see poller.c) or at shutdown.
  */
 #ifndef FLOWD_POLLER_H
 #define FLOWD_POLLER_H
@@ -24,7 +24,7 @@ struct poller_stats {
 	uint64_t flows_started;
 	uint64_t flows_updated;    /* update events */
 	uint64_t flows_ended;
-	uint64_t flows_vanished;   /* gone from the kernel map without flowd removing
+	uint64_t flows_vanished;   /* gone from the kernel table without flowd removing
 	                            * them: ended with the last counts read */
 	uint64_t event_errors;     /* events that could not be built (out of memory) */
 	uint64_t last_poll_ns;     /* how long the last poll took */
