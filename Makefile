@@ -38,6 +38,8 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LLHTTP_DIR  := /usr/share/llhttp
 LLHTTP_OBJS := $(BUILD)/obj/llhttp/llhttp.o $(BUILD)/obj/llhttp/api.o $(BUILD)/obj/llhttp/http.o
 FLOWD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard flowd/*.c))
+# flowd's modules without main(): linked into unit tests and test tools
+FLOWD_MODS  := $(filter-out $(BUILD)/obj/flowd/main.o,$(FLOWD_OBJS))
 CLI_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 # tests/unit/test_*.c and tests/bpf/test_*.c are test programs; other .c
 # files there are support code linked into each of them.
@@ -95,7 +97,11 @@ $(BUILD)/flowd: $(FLOWD_OBJS) $(BUILD)/libflowd.a
 $(BUILD)/flowctl: $(CLI_OBJS) $(BUILD)/libflowd.a
 	$(CC) -o $@ $(CLI_OBJS) $(WHOLE_LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT) $(BUILD)/libflowd.a
+$(BUILD)/libflowd-daemon.a: $(FLOWD_MODS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT) $(BUILD)/libflowd-daemon.a $(BUILD)/libflowd.a
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS)
 
@@ -112,8 +118,14 @@ $(BUILD)/tools/kafka_mock: tests/tools/kafka_mock.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lrdkafka
 
+# The observer ring and socket API fed from NDJSON: flowctl observe/status
+# tests without a kernel datapath.
+$(BUILD)/tools/observer_harness: $(BUILD)/obj/tests/tools/observer_harness.o $(BUILD)/libflowd-daemon.a $(BUILD)/libflowd.a
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS)
+
 # --- entry points ----------------------------------------------------------------
-test: all $(UNIT_BINS) $(BPFT_BINS) $(BUILD)/tools/kafka_mock
+test: all $(UNIT_BINS) $(BPFT_BINS) $(BUILD)/tools/kafka_mock $(BUILD)/tools/observer_harness
 	@tests/run.sh
 
 demo: all
