@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_REQUEST (64 * 1024)
@@ -221,11 +222,44 @@ static int open_listener(struct api_server *s, const char *group, char *err, siz
 	return 0;
 }
 
+static uint64_t wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A record entered the ring. Streaming clients take it into their buffers
+ * right away, so a burst larger than the ring between two loop iterations
+ * is absorbed by the client buffers; only a client whose buffer stays full
+ * (it does not read) falls behind in the ring. The writing happens in
+ * api_server_handle(), woken through the eventfd.
+ */
+static bool client_fill(struct api_server *s, struct client *c, uint64_t now_ns, bool *waiting);
+static bool client_flush(struct api_server *s, struct client *c);
+
 static void on_record(void *user, const struct fe_record *rec)
 {
 	(void)rec;
 	struct api_server *s = user;
-	if (s->woken || !s->clients)
+	if (!s->clients)
+		return;
+	uint64_t now_ns = 0;
+	for (struct client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->state != C_STREAM || c->out.len - c->out_off >= s->cfg.client_buffer)
+			continue;
+		if (!now_ns)
+			now_ns = wall_now();
+		bool waiting;
+		if (!client_fill(s, c, now_ns, &waiting))
+			continue;
+		/* full: hand what is there to the kernel now, then take more */
+		if (!waiting && c->state == C_STREAM && !(c->events & EPOLLOUT) && client_flush(s, c))
+			client_fill(s, c, now_ns, &waiting);
+	}
+	if (s->woken)
 		return;
 	uint64_t one = 1;
 	if (write(s->wake.fd, &one, sizeof(one)) == sizeof(one))
@@ -357,39 +391,50 @@ static void client_error(struct api_server *s, struct client *c, const char *msg
 	s->st.requests_bad++;
 }
 
-/* Feed the client from its reader while its buffer has room, and write. */
+/* Move records from the client's reader into its buffer while it has room.
+ * false: the client was closed (out of memory). */
+static bool client_fill(struct api_server *s, struct client *c, uint64_t now_ns, bool *waiting)
+{
+	if (c->out_off) { /* keep the unsent tail at the front */
+		memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
+		c->out.len -= c->out_off;
+		c->out_off = 0;
+	}
+	*waiting = false;
+	while (c->state == C_STREAM && c->out.len < s->cfg.client_buffer) {
+		struct fe_record rec;
+		enum observer_read r = observer_reader_next(c->reader, &rec, now_ns);
+		if (r == OBS_WAIT) {
+			*waiting = true;
+			break;
+		}
+		if (r == OBS_DONE) {
+			c->state = C_CLOSING;
+			break;
+		}
+		size_t at = c->out.len;
+		if (fe_record_to_json_masked(&rec, c->mask, &c->out)) {
+			c->out.len = at; /* out of memory: this client cannot be served */
+			client_close(s, c);
+			return false;
+		}
+		s->st.records_sent++;
+		if (rec.kind == FE_REC_LOST && rec.lost.source == FE_LOST_HUBBLE_RING_BUFFER)
+			s->st.lost_sent += rec.lost.num_events_lost;
+	}
+	return true;
+}
+
+/* Feed the client and write, until the socket is full, the reader waits or
+ * the client had its share of this round. */
 static void client_pump(struct api_server *s, struct client *c, uint64_t now_ns)
 {
 	size_t fed = 0;
 	for (;;) {
-		if (c->out_off) { /* keep the unsent tail at the front */
-			memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
-			c->out.len -= c->out_off;
-			c->out_off = 0;
-		}
-		size_t before = c->out.len;
-		bool waiting = false;
-		while (c->state == C_STREAM && c->out.len < s->cfg.client_buffer) {
-			struct fe_record rec;
-			enum observer_read r = observer_reader_next(c->reader, &rec, now_ns);
-			if (r == OBS_WAIT) {
-				waiting = true;
-				break;
-			}
-			if (r == OBS_DONE) {
-				c->state = C_CLOSING;
-				break;
-			}
-			size_t at = c->out.len;
-			if (fe_record_to_json_masked(&rec, c->mask, &c->out)) {
-				c->out.len = at; /* out of memory: this client cannot be served */
-				client_close(s, c);
-				return;
-			}
-			s->st.records_sent++;
-			if (rec.kind == FE_REC_LOST && rec.lost.source == FE_LOST_HUBBLE_RING_BUFFER)
-				s->st.lost_sent += rec.lost.num_events_lost;
-		}
+		size_t before = c->out.len - c->out_off;
+		bool waiting;
+		if (!client_fill(s, c, now_ns, &waiting))
+			return;
 		fed += c->out.len - before;
 		if (!client_flush(s, c))
 			return;           /* gone, or finished and closed */
@@ -680,9 +725,13 @@ int api_server_handle(struct api_server *s, uint64_t now_ns)
 			struct client *c = s->clients, *next;
 			for (; c; c = next) {
 				next = c->next;
-				/* one whose buffer is still full resumes on EPOLLOUT */
-				if (c->state == C_STREAM && !(c->events & EPOLLOUT))
+				/* one whose socket is full resumes on EPOLLOUT */
+				if (c->events & EPOLLOUT)
+					continue;
+				if (c->state == C_STREAM)
 					client_pump(s, c, now_ns);
+				else if (c->state == C_CLOSING)
+					client_flush(s, c); /* finished while being fed */
 			}
 		} else {
 			struct client *c = (struct client *)tag;

@@ -69,7 +69,7 @@ static void push(unsigned from, unsigned to)
 static void serve(void)
 {
 	struct pollfd p = { .fd = api_server_fd(srv), .events = POLLIN };
-	while (poll(&p, 1, 20) > 0)
+	while (poll(&p, 1, 3) > 0)
 		api_server_handle(srv, T0 + 100 * SEC);
 }
 
