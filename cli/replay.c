@@ -16,11 +16,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char replay_help[] =
 "NAME\n"
@@ -148,24 +150,78 @@ static void out_flush(struct replay *r)
 	r->out.len = 0;
 }
 
-/* Events arrive in capture order; filtering comes first so that nothing is
- * encoded for an event nobody sees. */
+/* The filters run inside the pipeline, before the Summary is built (want):
+ * nothing is formatted or encoded for an event nobody sees. */
+static bool want(void *user, const struct flow_event *ev)
+{
+	struct replay *r = user;
+	return !r->filters || fe_filters_match_flow(r->filters, ev);
+}
+
+/* Events arrive in capture order. */
 static void sink(void *user, struct flow_event *ev)
 {
 	struct replay *r = user;
-	if (!r->filters || fe_filters_match_flow(r->filters, ev)) {
-		struct fe_record rec = { .kind = FE_REC_FLOW, .flow = ev };
-		r->events_shown++;
-		if (r->printer) {
-			if (fe_printer_print(r->printer, &rec) < 0)
-				r->write_failed = true;
-		} else {
-			fe_record_to_json(&rec, &r->out);
-			if (r->out.len >= (1u << 16))
-				out_flush(r);
-		}
+	struct fe_record rec = { .kind = FE_REC_FLOW, .flow = ev };
+	r->events_shown++;
+	if (r->printer) {
+		if (fe_printer_print(r->printer, &rec) < 0)
+			r->write_failed = true;
+	} else {
+		fe_record_to_json(&rec, &r->out);
+		if (r->out.len >= (1u << 16))
+			out_flush(r);
 	}
 	flow_event_free(ev);
+}
+
+/* True when no allowlist filter can accept an L3/L4 event: each restricts
+ * the event type to others than trace (4), or the protocol to L7 ones.
+ * Then the pipeline need not build them at all. */
+static bool filters_exclude_l34(const struct fe_filters *f)
+{
+	if (!fe_filters_count(f, false))
+		return false;
+	struct fe_buf b = { 0 };
+	if (fe_filters_to_json(f, &b)) {
+		fe_buf_free(&b);
+		return false;
+	}
+	json_t *root = json_loadb(b.data, b.len, 0, NULL);
+	fe_buf_free(&b);
+	json_t *allow = json_object_get(root, "allowlist");
+	bool excluded = json_array_size(allow) > 0;
+	size_t i;
+	json_t *flt;
+	json_array_foreach(allow, i, flt) {
+		bool this_excludes = false;
+		json_t *types = json_object_get(flt, "event_type");
+		if (json_array_size(types)) {
+			this_excludes = true;
+			size_t k;
+			json_t *t;
+			json_array_foreach(types, k, t) {
+				json_t *ty = json_object_get(t, "type");
+				if (!json_is_integer(ty) || json_integer_value(ty) == 4)
+					this_excludes = false;
+			}
+		}
+		json_t *protos = json_object_get(flt, "protocol");
+		if (!this_excludes && json_array_size(protos)) {
+			this_excludes = true;
+			size_t k;
+			json_t *pr;
+			json_array_foreach(protos, k, pr) {
+				const char *v = json_string_value(pr);
+				if (!v || (strcasecmp(v, "http") && strcasecmp(v, "dns") && strcasecmp(v, "kafka")))
+					this_excludes = false;
+			}
+		}
+		if (!this_excludes)
+			excluded = false;
+	}
+	json_decref(root);
+	return excluded;
 }
 
 static bool dlt_supported(int dlt)
@@ -631,8 +687,11 @@ int cmd_replay(int argc, char **argv)
 	}
 	a.cfg.redact_headers = a.redact;
 	a.cfg.n_redact_headers = a.n_redact;
-	if (fe_filters_count(f, false) || fe_filters_count(f, true))
+	if (fe_filters_count(f, false) || fe_filters_count(f, true)) {
 		r.filters = f;
+		a.cfg.want = want;
+		a.cfg.l34_unwanted = filters_exclude_l34(f);
+	}
 	/* plain json is encoded here in large blocks; everything else (text
 	 * formats, field masks) goes through the shared printer */
 	if (a.po.format != FE_OUTPUT_JSON || mask) {

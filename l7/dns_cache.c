@@ -223,7 +223,19 @@ size_t dns_cache_lookup(struct dns_cache *c, const char *ip, uint64_t now_ns,
 	uint8_t family, addr[16];
 	if (!parse_ip(ip, &family, addr))
 		return 0;
-	struct dc_entry *e = *find(c, family, addr);
+	return dns_cache_lookup_addr(c, family, addr, now_ns, out, max);
+}
+
+size_t dns_cache_lookup_addr(struct dns_cache *c, uint8_t family, const uint8_t addr[16],
+                             uint64_t now_ns, const char **out, size_t max)
+{
+	if (!c || !c->st.entries)
+		return 0;
+	uint8_t a[16];
+	memcpy(a, addr, 16);
+	if (family == 4)
+		memset(a + 4, 0, 12);
+	struct dc_entry *e = *find(c, family, a);
 	if (!e)
 		return 0;
 	size_t k = 0;
@@ -239,4 +251,9 @@ void dns_cache_get_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 		*st = c->st;
 	else
 		memset(st, 0, sizeof(*st));
+}
+
+bool dns_cache_has_entries(const struct dns_cache *c)
+{
+	return c && c->st.entries;
 }

@@ -11,6 +11,7 @@
 #ifndef FLOWD_DNS_CACHE_H
 #define FLOWD_DNS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,14 @@ void dns_cache_add(struct dns_cache *c, const char *ip, const char *name,
 size_t dns_cache_lookup(struct dns_cache *c, const char *ip, uint64_t now_ns,
                         const char **out, size_t max);
 
+/* The same by binary address (family 4 or 6, 16 bytes as in struct
+ * flow_key): no text parsing on the per-event path. */
+size_t dns_cache_lookup_addr(struct dns_cache *c, uint8_t family, const uint8_t addr[16],
+                             uint64_t now_ns, const char **out, size_t max);
+
 void dns_cache_get_stats(const struct dns_cache *c, struct dns_cache_stats *st);
+
+/* Cheap test before a lookup: false while no name was ever learnt. */
+bool dns_cache_has_entries(const struct dns_cache *c);
 
 #endif /* FLOWD_DNS_CACHE_H */

@@ -171,7 +171,7 @@ struct pl_counters {
 	uint64_t udp_datagrams, udp_truncated, udp_fragmented;
 	uint64_t det_attached[L7_PROTO_MAX];
 	uint64_t det_by_port_hint, det_discarded_bytes, det_gave_up, det_oom;
-	uint64_t events, events_l34, events_l7, events_oom;
+	uint64_t events, events_l34, events_l7, events_oom, events_unwanted;
 	uint64_t parser_oom, switches, switch_failed;
 	uint64_t kafka_topics_dropped;
 	uint64_t clock_backwards;
@@ -278,10 +278,22 @@ static void make_uuid(char out[37], uint64_t seed, uint64_t seq)
 	out[k] = '\0';
 }
 
-static void set_names(struct pipeline *p, struct flow_event *ev)
+/* Names of the event's addresses: by the connection's binary addresses when
+ * the event carries them (always, unless a parser rewrote them). */
+static size_t lookup_names(struct pipeline *p, const struct conn *c, const char *ip,
+                           uint64_t ts, const char **names)
+{
+	for (int side = 0; c && side < 2; side++)
+		if (strcmp(ip, c->ip[side]) == 0)
+			return dns_cache_lookup_addr(p->dns, c->key.family, c->key.addr[side], ts,
+			                             names, NAMES_MAX);
+	return dns_cache_lookup(p->dns, ip, ts, names, NAMES_MAX);
+}
+
+static void set_names(struct pipeline *p, const struct conn *c, struct flow_event *ev)
 {
 	const char *names[NAMES_MAX];
-	size_t n = dns_cache_lookup(p->dns, ev->ip_src, ev->time_ns, names, NAMES_MAX);
+	size_t n = lookup_names(p, c, ev->ip_src, ev->time_ns, names);
 	if (n) {
 		const char **arr = fe_alloc(ev, n * sizeof(*arr));
 		if (arr) {
@@ -291,7 +303,7 @@ static void set_names(struct pipeline *p, struct flow_event *ev)
 			ev->n_source_names = n;
 		}
 	}
-	n = dns_cache_lookup(p->dns, ev->ip_dst, ev->time_ns, names, NAMES_MAX);
+	n = lookup_names(p, c, ev->ip_dst, ev->time_ns, names);
 	if (n) {
 		const char **arr = fe_alloc(ev, n * sizeof(*arr));
 		if (arr) {
@@ -304,13 +316,18 @@ static void set_names(struct pipeline *p, struct flow_event *ev)
 }
 
 /* Every event leaves through here: uuid, names, Summary, then the sink. */
-static void emit(struct pipeline *p, struct flow_event *ev)
+static void emit(struct pipeline *p, const struct conn *c, struct flow_event *ev)
 {
 	make_uuid(ev->uuid, p->cfg.uuid_seed, p->seq++);
 	if (ev->verdict == FE_VERDICT_UNKNOWN)
 		ev->verdict = FE_FORWARDED;
-	if (ev->has_ip)
-		set_names(p, ev);
+	if (ev->has_ip && dns_cache_has_entries(p->dns))
+		set_names(p, c, ev);
+	if (p->cfg.want && !p->cfg.want(p->user, ev)) {
+		p->c.events_unwanted++;
+		flow_event_free(ev);
+		return;
+	}
 	fe_set_summary(ev);
 	p->c.events++;
 	if (ev->type == FE_TYPE_L7)
@@ -352,6 +369,11 @@ static void emit_l34(struct pipeline *p, struct conn *c, int side,
 	(void)ts;   /* flow_l34 times the event with the flow's packets */
 	if (!p->cfg.emit_l34)
 		return;
+	if (p->cfg.l34_unwanted) {
+		p->seq++;
+		p->c.events_unwanted++;
+		return;
+	}
 	struct dflow *d = &c->df[side];
 	struct flow_event *ev = flow_event_new();
 	if (!ev) {
@@ -365,7 +387,7 @@ static void emit_l34(struct pipeline *p, struct conn *c, int side,
 		p->c.events_oom++;
 		return;
 	}
-	emit(p, ev);
+	emit(p, c, ev);
 }
 
 /* ---------------------------------------------------------------------------
@@ -403,7 +425,7 @@ static void ctx_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 {
 	struct conn *c = ctx->owner;
 	if (ev)
-		emit(c->p, ev);
+		emit(c->p, c, ev);
 }
 
 static int ctx_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
@@ -1497,6 +1519,7 @@ size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out,
 	PUT("events.l34", c->events_l34);
 	PUT("events.l7", c->events_l7);
 	PUT("events.oom", c->events_oom);
+	PUT("events.filtered_early", c->events_unwanted);
 	PUT("parser_counters.dropped", p->pc_dropped);
 	struct parser_counter sorted[MAX_PARSER_COUNTERS];
 	memcpy(sorted, p->pc, p->n_pc * sizeof(sorted[0]));

@@ -45,12 +45,23 @@ struct pipeline_config {
 	 * parser linked in (l7_parser_by_proto). */
 	const struct l7_parser_ops *const *parsers;
 	size_t n_parsers;
+	/* Early filter: see pipeline_want_fn below. NULL: every event. */
+	bool (*want)(void *user, const struct flow_event *ev);
+	/* The early filter rejects every L3/L4 event: do not build them (they
+	 * still take their uuid sequence numbers, so uuids do not depend on
+	 * the filters). */
+	bool l34_unwanted;
 };
 
 void pipeline_config_defaults(struct pipeline_config *cfg);
 
 /* Receives every event in order; takes ownership of ev (flow_event_free). */
 typedef void (*pipeline_sink_fn)(void *user, struct flow_event *ev);
+
+/* Optional early filter (pipeline_config.want), called with the sink's
+ * user pointer once uuid and names are set, before the Summary is built:
+ * false drops the event (counted). Events keep their uuids either way. */
+typedef bool (*pipeline_want_fn)(void *user, const struct flow_event *ev);
 
 struct pipeline *pipeline_new(const struct pipeline_config *cfg,
                               pipeline_sink_fn sink, void *user);

@@ -67,7 +67,8 @@ static inline void w_raw(struct jw *w, const char *s, size_t n)
 {
 	if (w->oom)
 		return;
-	if (fe_buf_reserve(w->b, n + 1)) {
+	/* capacity checked inline: this runs for every token of every event */
+	if (w->b->cap - w->b->len < n + 1 && fe_buf_reserve(w->b, n + 1)) {
 		w->oom = true;
 		return;
 	}

@@ -164,15 +164,30 @@ int64_t flow_clock_offset_ns(void)
 	return best;
 }
 
+/* Dotted quad without snprintf: this runs for every L3/L4 event. */
+static void ipv4_format(const uint8_t a[4], char *out)
+{
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void flow_addr_format(uint8_t family, const uint8_t addr[FLOW_ADDR_LEN], char out[46])
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	if (family == 4) {
-		snprintf(out, 46, "%u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3]);
+		ipv4_format(addr, out);
 		return;
 	}
 	if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-		snprintf(out, 46, "%u.%u.%u.%u", addr[12], addr[13], addr[14], addr[15]);
+		ipv4_format(addr + 12, out);
 		return;
 	}
 	uint16_t g[8];
@@ -228,7 +243,12 @@ void flow_uuid_v4(const uint8_t rnd[16], char out[37])
 
 static void mac_format(const uint8_t m[6], char out[18])
 {
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 6; i++) {
+		out[3 * i] = hex[m[i] >> 4];
+		out[3 * i + 1] = hex[m[i] & 15];
+		out[3 * i + 2] = i < 5 ? ':' : '\0';
+	}
 }
 
 static bool mac_zero(const uint8_t m[6])

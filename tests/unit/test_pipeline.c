@@ -600,8 +600,49 @@ static void test_names_and_determinism(void)
 	}
 }
 
+static bool want_l7(void *user, const struct flow_event *ev)
+{
+	(void)user;
+	return ev->type == FE_TYPE_L7;
+}
+
+/* The early filter drops events before their Summary; skipping L3/L4 events
+ * altogether leaves the uuids of the others unchanged. */
+static void test_early_filter(void)
+{
+	char uu[2][4][37];
+	for (int mode = 0; mode < 3; mode++) {
+		struct pipeline_config cfg;
+		pipeline_config_defaults(&cfg);
+		if (mode >= 1)
+			cfg.want = want_l7;
+		cfg.l34_unwanted = mode == 2;
+		struct pipeline *p = mk(&cfg);
+		handshake(p, S(1));
+		tcp(p, S(2), A, 1001, 5001, F_ACK, "REQ /x\n");
+		tcp(p, S(3), B, 5001, 1008, F_ACK, "RSP y\n");
+		pipeline_flush(p, S(4));
+		size_t k = 0;
+		for (size_t i = 0; i < n_ev; i++)
+			if (evs[i]->type == FE_TYPE_L7 && k < 4)
+				memcpy(uu[mode ? 1 : 0][k++], evs[i]->uuid, 37);
+		if (mode == 0) {
+			CHECK_U64("early filter: unfiltered events", n_ev, 6);
+		} else {
+			CHECK_U64("early filter: only L7 events reach the sink", n_ev, 2);
+			CHECK_U64("early filter: dropped events counted",
+			          counter(p, "events.filtered_early"), 4);
+			CHECK("early filter: uuids as without the filter",
+			      memcmp(uu[0][0], uu[1][0], 37) == 0 && memcmp(uu[0][1], uu[1][1], 37) == 0);
+			CHECK("early filter: summary built for kept events", evs[0]->summary != NULL);
+		}
+		pipeline_free(p);
+	}
+}
+
 int main(void)
 {
+	test_early_filter();
 	test_basic_exchange();
 	test_midstream_direction();
 	test_reorder_retransmit();
