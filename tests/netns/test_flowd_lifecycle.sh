@@ -61,6 +61,10 @@ flowd_start "$S" "$T_TMP/term.log" -i "$X" --idle-timeout 60s --poll-interval 10
 check_eq "sigterm: attached while running (auto mode: native XDP on veth)" \
 	"$(attached "$S" "$X")" "xdp tc-egress clsact"
 check "sigterm: ip link says native XDP" sh -c "ip -n $S -d link show dev $X | grep -q 'xdp '"
+# The lock file is per (network namespace inode, ifindex): ifindexes repeat
+# across namespaces (tests run in parallel), so look at this namespace's only.
+lock=/run/flowd/iface-$(stat -L -c %i "/run/netns/$S")-$(ip netns exec "$S" cat "/sys/class/net/$X/ifindex").lock
+check "sigterm: lock file held while running ($lock)" grep -q "^pid=$FLOWD_PID " "$lock"
 ip netns exec "$C" ping -q -c 3 -i 0.2 198.18.1.2 >/dev/null
 ip netns exec "$C" ping -q -c 2 -i 0.2 2001:db8:1::2 >/dev/null
 sleep 0.3
@@ -73,7 +77,7 @@ check "sigterm: the echo request flow ended with its 3 packets" \
 check_eq "sigterm: everything detached (XDP, TC filters, our clsact qdisc)" "$(attached "$S" "$X")" ""
 check "sigterm: bpftool sees nothing on the interface" \
 	sh -c "! ip netns exec $S bpftool net show dev $X | grep -q 'flow_xdp\\|flow_tc'"
-check "sigterm: no lock file left" sh -c "! ls /run/flowd/iface-*-$(ip netns exec "$S" cat /sys/class/net/$X/ifindex).lock 2>/dev/null | grep -q ."
+check "sigterm: no lock file left ($lock)" test ! -e "$lock"
 
 # --- a second flowd on the same interface is refused -------------------------
 flowd_start "$S" "$T_TMP/first.log" -i "$X" -e /dev/null || fail "busy: first flowd did not start"
