@@ -9,6 +9,8 @@
 
 #include "filter.h"
 #include "flow_event.h"
+#include "identity.h"
+#include "policy.h"
 #include "flow_json.h"
 #include "pipeline.h"
 #include "printer.h"
@@ -65,6 +67,8 @@ static const char replay_help[] =
 "        Show the node name in the text formats.\n"
 "    --numeric\n"
 "        Show IP addresses instead of DNS names in the text formats.\n"
+"    --print-policy-names\n"
+"        compact: name the deciding policy rule of policy verdicts (BY ...).\n"
 "    --field-mask PATHS\n"
 "        json only: keep only these fields, comma-separated proto paths\n"
 "        (time,IP,l4,l7.http.url,flow_stats,...). Repeatable.\n"
@@ -103,6 +107,20 @@ static const char replay_help[] =
 "        Header bytes kept per L7 message (default 64k).\n"
 "    --uuid-seed N\n"
 "        Seed of the deterministic event uuids (default 0).\n"
+"  Identities and policy\n"
+"    --identities FILE\n"
+"        Give addresses identities from FILE (YAML, README \"Identities\"):\n"
+"        every event gets source/destination endpoints (identity, namespace,\n"
+"        pod, labels, workloads), which the compact output shows and\n"
+"        --namespace, --pod, --label and --identity filter on. Addresses of\n"
+"        this machine are not detected (the capture may come from another):\n"
+"        list them under host.addresses.\n"
+"    --policy FILE\n"
+"        Judge every connection and L7 transaction with the policy in FILE\n"
+"        (YAML, README \"Policy\"): verdicts, a policy-verdict event before the\n"
+"        first flow of each connection, the deciding rule in *_allowed_by and\n"
+"        *_denied_by. Nothing was dropped in a capture: what the policy\n"
+"        denies is reported as AUDIT, in enforce mode too.\n"
 "    -h, --help\n"
 "        This text.\n"
 "\n"
@@ -429,6 +447,7 @@ struct replay_args {
 	size_t n_redact;
 	const char **mask_paths;
 	size_t n_mask_paths;
+	const char *identities_file, *policy_file;
 };
 
 static int append_ptr(const char ***arr, size_t *n, const char *v)
@@ -490,6 +509,10 @@ static int parse_args(int argc, char **argv, struct replay_args *a, struct fe_fi
 		}
 		if (strcmp(arg, "--print-node-name") == 0) {
 			a->po.print_node_name = true;
+			continue;
+		}
+		if (strcmp(arg, "--print-policy-names") == 0) {
+			a->po.print_policy_names = true;
 			continue;
 		}
 		if (strcmp(arg, "--numeric") == 0) {
@@ -554,6 +577,14 @@ static int parse_args(int argc, char **argv, struct replay_args *a, struct fe_fi
 		} else if (VALUE_OPT("--uuid-seed")) {
 			if (!v || cli_parse_u64(v, &a->cfg.uuid_seed))
 				return usage_error("bad --uuid-seed \"%s\"", v ? v : "");
+		} else if (VALUE_OPT("--identities")) {
+			if (!v || !*v)
+				return usage_error("%s needs a file", "--identities");
+			a->identities_file = v;
+		} else if (VALUE_OPT("--policy")) {
+			if (!v || !*v)
+				return usage_error("%s needs a file", "--policy");
+			a->policy_file = v;
 		} else if (VALUE_OPT("--redact-header")) {
 			if (!v || !*v || append_ptr(&a->redact, &a->n_redact, v))
 				return usage_error("%s needs a header name", "--redact-header");
@@ -638,6 +669,41 @@ static int run(struct replay *r, const struct replay_args *a)
 	return rc;
 }
 
+/* Each line of a loader's message ("FILE:LINE:COL: ...") as one error line. */
+static void print_file_errors(const char *msg)
+{
+	const char *line = msg;
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (n)
+			fprintf(stderr, "flowctl replay: %.*s\n", (int)n, line);
+		line += n + (nl ? 1 : 0);
+	}
+}
+
+/* --identities / --policy. A policy without identities still knows host
+ * and world. The capture may come from another machine: no detection of
+ * this one's addresses. Returns 0 or the exit status (messages printed). */
+static int load_enrichment(const struct replay_args *a, struct identity_db **ids, struct policy **pol)
+{
+	static char err[16384];
+	const struct identity_opts io = { .detect_host = false };
+	if (a->identities_file)
+		*ids = identity_db_load_file(a->identities_file, &io, err, sizeof(err));
+	else if (a->policy_file)
+		*ids = identity_db_default(&io, err, sizeof(err));
+	if ((a->identities_file || a->policy_file) && !*ids) {
+		print_file_errors(err);
+		return EXIT_USAGE;
+	}
+	if (a->policy_file && !(*pol = policy_load_file(a->policy_file, err, sizeof(err)))) {
+		print_file_errors(err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct replay_args a;
@@ -646,6 +712,8 @@ int cmd_replay(int argc, char **argv)
 	a.po.format = FE_OUTPUT_JSON;
 	struct replay r = { 0 };
 	struct fe_field_mask *mask = NULL;
+	struct identity_db *ids = NULL;
+	struct policy *pol = NULL;
 	int rc;
 
 	struct fe_filters *f = fe_filters_new();
@@ -687,10 +755,15 @@ int cmd_replay(int argc, char **argv)
 	}
 	a.cfg.redact_headers = a.redact;
 	a.cfg.n_redact_headers = a.n_redact;
+	if ((rc = load_enrichment(&a, &ids, &pol)))
+		goto out;
+	a.cfg.identities = ids;
+	a.cfg.policy = pol;
 	if (fe_filters_count(f, false) || fe_filters_count(f, true)) {
 		r.filters = f;
 		a.cfg.want = want;
-		a.cfg.l34_unwanted = filters_exclude_l34(f);
+		/* with a policy, L3/L4 flows also make policy-verdict events */
+		a.cfg.l34_unwanted = !pol && filters_exclude_l34(f);
 	}
 	/* plain json is encoded here in large blocks; everything else (text
 	 * formats, field masks) goes through the shared printer */
@@ -723,6 +796,8 @@ out:
 	if (r.pc)
 		pcap_close(r.pc);
 	fe_field_mask_free(mask);
+	policy_unref(pol);
+	identity_db_unref(ids);
 	fe_filters_free(f);
 	free(a.filter);
 	free(a.redact);

@@ -244,6 +244,7 @@ static __always_inline int policy_lookup_new_flow(const struct pkt_info *pi, str
 		res->match_type = 0;
 		res->direction = 0;
 		res->drop_reason = 0;
+		res->flags |= POLICY_RES_EXEMPT;
 		return res->verdict;
 	}
 	if (res->verdict == POLICY_VERDICT_NONE || res->verdict == POLICY_VERDICT_FORWARDED ||

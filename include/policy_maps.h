@@ -124,6 +124,7 @@ struct policy_result {
 };
 
 #define POLICY_RES_REPLY 1   /* allowed as the reply of an allowed connection */
+#define POLICY_RES_EXEMPT 2  /* not subject to policy (IPv6 neighbor discovery) */
 
 /* policy_counters: per packet the datapath applied a result to. */
 enum policy_counter {

@@ -35,10 +35,14 @@
 
 #include "dns_cache.h"
 #include "flow_l34.h"
+#include "identity.h"
+#include "policy_bpf.h"
+#include "policy_event.h"
 #include "l7.h"
 #include "tcp_reasm.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,14 +319,49 @@ static void set_names(struct pipeline *p, const struct conn *c, struct flow_even
 	}
 }
 
-/* Every event leaves through here: uuid, names, Summary, then the sink. */
-static void emit(struct pipeline *p, const struct conn *c, struct flow_event *ev)
+/* Endpoints and policy verdict (pipeline_config.identities/policy).
+ * policy_verdict: make ev its connection's policy-verdict event; false
+ * when there is none. */
+static bool enrich(struct pipeline *p, struct flow_event *ev, bool policy_verdict)
+{
+	int rc = 0;
+	if (p->cfg.identities)
+		rc = identity_fill_event(p->cfg.identities, ev);
+	if (!p->cfg.policy || rc)
+		goto out;
+	if (ev->type == FE_TYPE_L7) {
+		rc = policy_label_l7(p->cfg.policy, ev);
+	} else if (ev->type == FE_TYPE_L3_L4) {
+		struct policy_result r;
+		if (policy_result_for_event(p->cfg.policy, ev, &r) != 0)
+			return !policy_verdict;
+		if (!policy_verdict)
+			rc = policy_label_flow(&r, ev);
+		else if (r.flags & (POLICY_RES_REPLY | POLICY_RES_EXEMPT))
+			return false;
+		else
+			rc = policy_verdict_event(p->cfg.policy, &r, ev);
+	}
+out:
+	if (rc == -ENOMEM)
+		p->c.events_oom++;
+	return true;
+}
+
+/* Every event leaves through here: uuid, names, endpoints and policy, the
+ * early filter, Summary, then the sink. */
+static void emit_ex(struct pipeline *p, const struct conn *c, struct flow_event *ev,
+                    bool policy_verdict)
 {
 	make_uuid(ev->uuid, p->cfg.uuid_seed, p->seq++);
 	if (ev->verdict == FE_VERDICT_UNKNOWN)
 		ev->verdict = FE_FORWARDED;
 	if (ev->has_ip && dns_cache_has_entries(p->dns))
 		set_names(p, c, ev);
+	if (!enrich(p, ev, policy_verdict)) {
+		flow_event_free(ev);
+		return;
+	}
 	if (p->cfg.want && !p->cfg.want(p->user, ev)) {
 		p->c.events_unwanted++;
 		flow_event_free(ev);
@@ -335,6 +374,11 @@ static void emit(struct pipeline *p, const struct conn *c, struct flow_event *ev
 	else
 		p->c.events_l34++;
 	p->sink(p->user, ev);
+}
+
+static void emit(struct pipeline *p, const struct conn *c, struct flow_event *ev)
+{
+	emit_ex(p, c, ev, false);
 }
 
 static void fill_common(struct pipeline *p, struct conn *c, struct flow_event *ev, int src)
@@ -386,6 +430,18 @@ static void emit_l34(struct pipeline *p, struct conn *c, int side,
 		flow_event_free(ev);
 		p->c.events_oom++;
 		return;
+	}
+	/* a policy decides a connection once, on its opening direction (as
+	 * the datapath does): the policy-verdict event comes first */
+	if (p->cfg.policy && what == FE_STATS_START && ev->is_reply != 1 &&
+	    !(d->key.proto == IPPROTO_ICMPV6 && d->key.dport >> 8 >= 133 && d->key.dport >> 8 <= 137)) {
+		struct flow_event *pv = flow_event_new();
+		if (pv && flow_l34_event(pv, what, &d->key, &d->rec, rev, &opts) == 0) {
+			emit_ex(p, c, pv, true);
+		} else {
+			flow_event_free(pv);
+			p->c.events_oom++;
+		}
 	}
 	emit(p, c, ev);
 }
@@ -1404,6 +1460,13 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 fail:
 	pipeline_free(p);
 	return NULL;
+}
+
+void pipeline_set_enrichment(struct pipeline *p, const struct identity_db *identities,
+                             const struct policy *policy)
+{
+	p->cfg.identities = identities;
+	p->cfg.policy = policy;
 }
 
 void pipeline_free(struct pipeline *p)

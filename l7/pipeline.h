@@ -22,6 +22,8 @@
 
 struct pipeline;
 struct l7_parser_ops;
+struct identity_db;
+struct policy;
 
 struct pipeline_config {
 	const char *node_name;            /* event node_name */
@@ -51,6 +53,16 @@ struct pipeline_config {
 	 * still take their uuid sequence numbers, so uuids do not depend on
 	 * the filters). */
 	bool l34_unwanted;
+	/* Enrichment; NULL: none. Owned by the caller: they must stay valid
+	 * until pipeline_free() or pipeline_set_enrichment() replaces them.
+	 * identities: every event's source/destination endpoint (identity.h).
+	 * policy (policy.h): L7 events get policy_label_l7() (a denied
+	 * transaction is AUDIT); L3/L4 events (emit_l34) the verdict of their
+	 * connection (policy_event.h: denied is AUDIT, nothing was dropped),
+	 * and each connection's first flow a policy-verdict event before its
+	 * start event. Without identities a policy sees every address as world. */
+	const struct identity_db *identities;
+	const struct policy *policy;
 };
 
 void pipeline_config_defaults(struct pipeline_config *cfg);
@@ -66,6 +78,10 @@ typedef bool (*pipeline_want_fn)(void *user, const struct flow_event *ev);
 struct pipeline *pipeline_new(const struct pipeline_config *cfg,
                               pipeline_sink_fn sink, void *user);
 void pipeline_free(struct pipeline *p);
+
+/* Replace the enrichment (flowd reloads); affects events emitted from now on. */
+void pipeline_set_enrichment(struct pipeline *p, const struct identity_db *identities,
+                             const struct policy *policy);
 
 /* One frame. frame/caplen: captured bytes starting at the L3 or L2 header
  * already parsed into *pi (by pkt_parse_eth / pkt_parse_l3); wire_len: the

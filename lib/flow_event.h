@@ -174,6 +174,9 @@ struct flow_event {
 	size_t n_egress_allowed_by, n_ingress_allowed_by, n_egress_denied_by, n_ingress_denied_by;
 	struct fe_flow_stats stats;       /* extension, after Summary and policies */
 	struct fe_l7_info l7_info;        /* extension */
+	/* extension `flow.conntrack`: one JSON object, as lib/conntrack.c's
+	 * ct_entry_json() writes it (README "Conntrack and NAT"); NULL = absent */
+	const char *conntrack_json;
 
 	/* Hubble fields flowd does not fill itself; kept so that Hubble's own
 	 * output (`flowctl observe --input-file`) decodes, filters, prints and

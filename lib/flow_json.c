@@ -438,7 +438,7 @@ static const struct fm_schema s_flow[] = {
 	{ "extensions", NULL }, { "egress_allowed_by", NULL }, { "ingress_allowed_by", NULL },
 	{ "egress_denied_by", NULL }, { "ingress_denied_by", NULL }, { "policy_log", NULL },
 	{ "aggregate", s_leaf_end }, { "flow_stats", s_flow_stats }, { "l7_info", s_l7_info },
-	S_END };
+	{ "conntrack", NULL }, S_END };
 
 static const struct fm_schema *schema_find(const struct fm_schema *s, const char *name, size_t len)
 {
@@ -1236,6 +1236,11 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 			W_LIT(w, "true");
 		}
 		w_close(w);
+	}
+	/* already JSON (ct_entry_json(), or a decoded object re-serialised) */
+	if (ev->conntrack_json && fm_want(m, "conntrack", &sub)) {
+		KEY(w, "conntrack");
+		w_raw(w, ev->conntrack_json, strlen(ev->conntrack_json));
 	}
 	w_close(w);
 }

@@ -687,6 +687,17 @@ static void dec_flow_stats(struct dec *d, json_t *o, struct fe_flow_stats *st)
 	}
 }
 
+/* An extension object kept as compact JSON text (key order preserved). */
+static void dec_raw_object(struct dec *d, json_t *v, const char **out)
+{
+	if (!want_object(d, v))
+		return;
+	char *txt = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!txt || !(*out = fe_strdup(d->ev, txt)))
+		oom(d);
+	free(txt);
+}
+
 static void dec_l7_info(struct dec *d, json_t *o, struct fe_l7_info *li)
 {
 	if (!want_object(d, o))
@@ -880,6 +891,8 @@ static void dec_flow(struct dec *d, json_t *o)
 			dec_flow_stats(d, v, &ev->stats);
 		} else if (key_is(k, "l7_info")) {
 			dec_l7_info(d, v, &ev->l7_info);
+		} else if (key_is(k, "conntrack")) {
+			dec_raw_object(d, v, &ev->conntrack_json);
 		}
 		path_pop(d, pl);
 	}

@@ -351,6 +351,13 @@ int policy_label_flow(const struct policy_result *r, struct flow_event *ev)
 		ev->drop_reason = r->drop_reason;
 		ev->drop_reason_desc = r->drop_reason;
 		ev->is_reply = -1;   /* Hubble: unknown for drops */
+		ev->reply = false;
+		/* Hubble reports dropped packets as drop events (monitor type
+		 * 1, the reason as sub-type), not as traces: `--type drop`
+		 * selects them and compact shows "Policy denied" */
+		ev->event_type = 1;
+		ev->event_sub_type = r->drop_reason;
+		ev->trace_observation_point = 0;
 		return 0;
 	default:
 		return -EINVAL;

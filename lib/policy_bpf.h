@@ -109,7 +109,9 @@ void policy_result_to_verdict(const struct policy_result *r, struct policy_verdi
  * previous policy after a reload, or NULL: names are left out).
  *
  * policy_label_flow(): the flow's ordinary L3/L4 events get its verdict and
- * drop reason (not the rule, not the match type).
+ * drop reason (not the rule, not the match type); a dropped flow's events
+ * become drop events (event_type 1, sub_type the drop reason), as Hubble
+ * reports dropped packets.
  *
  * Both return 0, -ENOMEM, or -EINVAL when r carries no policy verdict.
  */

@@ -474,6 +474,36 @@ static void test_field_mask(void)
 	flow_event_free(ev);
 }
 
+/* flowd extension flow.conntrack: written as given (ct_entry_json()),
+ * last, maskable, and decoded back to the same text. */
+static void test_conntrack_extension(void)
+{
+	struct flow_event *ev = fx_tcp_syn_to_endpoint();
+	ev->conntrack_json = fe_strdup(ev, "{\"state\":\"SYN_SENT\",\"nat\":[\"DNAT\"],\"original\":{"
+	                                   "\"source\":\"198.18.0.2\",\"source_port\":40000,\"destination\":"
+	                                   "\"198.18.0.1\",\"destination_port\":8080},\"direction\":\"original\"}");
+	const char *line = encode(ev, NULL);
+	const char *tail = "\"conntrack\":{\"state\":\"SYN_SENT\",\"nat\":[\"DNAT\"],\"original\":{"
+	                   "\"source\":\"198.18.0.2\",\"source_port\":40000,\"destination\":\"198.18.0.1\","
+	                   "\"destination_port\":8080},\"direction\":\"original\"}},\"node_name\"";
+	CHECK("conntrack: last key of the flow", strstr(line, tail) != NULL);
+	struct fe_decoded d;
+	char err[256];
+	CHECK("conntrack: decodes", fe_json_decode(line, strlen(line), &d, err, sizeof(err)) == 0);
+	CHECK_STR("conntrack: decoded text", d.ev->conntrack_json ? d.ev->conntrack_json : "", ev->conntrack_json);
+	fe_decoded_clear(&d);
+	struct fe_field_mask *m = NULL;
+	const char *p[] = { "conntrack" };
+	CHECK("conntrack: maskable", fe_field_mask_new(p, 1, &m, err, sizeof(err)) == 0);
+	CHECK_STR("conntrack: mask keeps only it", encode(ev, m),
+	          "{\"flow\":{\"conntrack\":{\"state\":\"SYN_SENT\",\"nat\":[\"DNAT\"],\"original\":{"
+	          "\"source\":\"198.18.0.2\",\"source_port\":40000,\"destination\":\"198.18.0.1\","
+	          "\"destination_port\":8080},\"direction\":\"original\"}},"
+	          "\"node_name\":\"default/kind-worker\",\"time\":\"2025-02-14T10:00:00.123456789Z\"}\n");
+	fe_field_mask_free(m);
+	flow_event_free(ev);
+}
+
 static void test_names(void)
 {
 	uint32_t v;
@@ -505,5 +535,6 @@ int main(void)
 	test_summary();
 	test_field_mask();
 	test_names();
+	test_conntrack_extension();
 	return CHECK_DONE();
 }

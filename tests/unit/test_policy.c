@@ -925,8 +925,12 @@ static void test_verdict_events(void)
 		                   .rule_id = POLICY_RULE_NONE, .revision = 1 };
 	struct flow_event *ev = flow_event_new();
 	ev->is_reply = 0;
-	CHECK("label flow: dropped", policy_label_flow(&r, ev) == 0 && ev->verdict == FE_DROPPED &&
-	      ev->drop_reason == 133 && ev->drop_reason_desc == 133 && ev->is_reply == -1);
+	ev->event_type = 4;    /* a trace event at from-network */
+	ev->event_sub_type = 10;
+	ev->trace_observation_point = 10;
+	CHECK("label flow: dropped (a drop event now)", policy_label_flow(&r, ev) == 0 && ev->verdict == FE_DROPPED &&
+	      ev->drop_reason == 133 && ev->drop_reason_desc == 133 && ev->is_reply == -1 &&
+	      ev->event_type == 1 && ev->event_sub_type == 133 && ev->trace_observation_point == 0);
 	r.verdict = POLICY_VERDICT_NONE;
 	CHECK("label flow: no policy", policy_label_flow(&r, ev) == -EINVAL);
 	CHECK("verdict event: no policy", policy_verdict_event(p, &r, ev) == -EINVAL);
