@@ -8,18 +8,21 @@
  * decoder per direction (http2_hpack.c, around nghttp2's inflater); DATA is
  * counted, never buffered. Each stream is one transaction:
  *
- *  - request event (client -> server) when the request header block is
- *    complete; for gRPC (content-type application/grpc*) when the client
- *    ends its side of the stream, so that it carries the request message
- *    count (l7_info.messages); PUSH_PROMISE gives the request of a pushed
- *    stream.
- *  - response event (server -> client) when the response stream ends
- *    (END_STREAM), so that trailers (gRPC: grpc-status, grpc-message) are
- *    merged into its headers and the message count is final. latency_ns runs
- *    from the request header block to the end of the response.
- *  - RST_STREAM, a GOAWAY that excludes the stream, or the end of the
- *    connection end a stream early: both events are still emitted with what
- *    is known and l7_info.truncated set (request: if its side had not ended).
+ *  - request event (client -> server), stamped with the first byte of its
+ *    header block, emitted when that block is complete; for gRPC
+ *    (content-type application/grpc*) when the client ends its side of the
+ *    stream, so that it carries the request message count
+ *    (l7_info.messages). PUSH_PROMISE gives the request of a pushed stream.
+ *  - response event (server -> client), stamped when its header block is
+ *    complete (latency_ns from the request's stamp, as for HTTP/1.x), emitted
+ *    when the response stream ends (END_STREAM), so that trailers (gRPC:
+ *    grpc-status, grpc-message) are merged into its headers and the message
+ *    count is final.
+ *  - RST_STREAM or a GOAWAY that excludes the stream end it early: both
+ *    events are still emitted with what is known and l7_info.truncated set
+ *    (request: if its side had not ended). At the end of the connection a
+ *    response that had begun is emitted truncated; a stream never answered
+ *    gets its request event only (counted as http2.unanswered).
  *
  * Joining mid-connection (capture or attach started late, bytes lost):
  * frames are found again by a plausibility check of consecutive frame
@@ -77,7 +80,8 @@ struct h2_msg {
 
 struct h2_stream {
 	uint32_t id;
-	uint64_t req_ts;
+	uint64_t req_ts;           /* first byte of the request header block */
+	uint64_t resp_ts;          /* final response header block complete */
 	struct h2_msg req, resp;
 	uint32_t status;
 	bool req_headers;          /* request header block complete */
@@ -390,7 +394,7 @@ static void set_request_line(struct h2_conn *c, struct flow_event *ev, const str
 static void emit_request(struct h2_conn *c, struct h2_stream *s, bool truncated)
 {
 	s->req_emitted = true;
-	struct flow_event *ev = l7_event_new(c->ctx, L7_DIR_TO_SERVER, c->ts);
+	struct flow_event *ev = l7_event_new(c->ctx, L7_DIR_TO_SERVER, s->req_ts);
 	if (!ev)
 		return;
 	ev->l7.kind = FE_L7K_HTTP;
@@ -418,14 +422,15 @@ static void finish_stream(struct h2_conn *c, struct h2_stream *s, bool truncated
 		stream_remove(c, s);
 		return;
 	}
-	struct flow_event *ev = l7_event_new(c->ctx, L7_DIR_TO_CLIENT, c->ts);
+	const uint64_t t = s->resp_headers ? s->resp_ts : c->ts;
+	struct flow_event *ev = l7_event_new(c->ctx, L7_DIR_TO_CLIENT, t);
 	if (ev) {
 		ev->l7.kind = FE_L7K_HTTP;
 		ev->l7.http.protocol = "HTTP/2";
 		ev->l7.http.code = s->status;
 		set_request_line(c, ev, s);
 		if (s->req_headers)
-			ev->l7.latency_ns = c->ts > s->req_ts ? c->ts - s->req_ts : 0;
+			ev->l7.latency_ns = t > s->req_ts ? t - s->req_ts : 0;
 		if (set_headers(c, ev, &s->resp, s->req_headers ? &s->req : NULL) != 0)
 			count(c, "http2.oom");
 		ev->l7_info.unknown_headers = s->resp.unknown;
@@ -554,7 +559,6 @@ static void block_finish(struct h2_conn *c, int d)
 	case BLK_PUSH:
 		s->req.unknown += r.unknown;
 		s->req_headers = true;
-		s->req_ts = c->ts;
 		s->grpc = is_grpc_type(msg_get(&s->req, "content-type"));
 		if (D->blk_end_stream || kind == BLK_PUSH)
 			s->req_end = true;
@@ -578,6 +582,7 @@ static void block_finish(struct h2_conn *c, int d)
 				break;
 			}
 			s->resp_headers = true;
+			s->resp_ts = c->ts;
 			s->status = code;
 			if (is_grpc_type(msg_get(&s->resp, "content-type")))
 				s->grpc = true;
@@ -688,6 +693,8 @@ static void headers_begin(struct h2_conn *c, int d)
 			c->any_request = true;
 			s = stream_new(c, sid);
 			kind = BLK_REQ;
+			if (s)
+				s->req_ts = c->ts;
 		} else {
 			count(c, "http2.orphan_frame");
 		}
@@ -711,8 +718,11 @@ static void headers_begin(struct h2_conn *c, int d)
 static void push_begin(struct h2_conn *c, int d, uint32_t promised)
 {
 	struct h2_stream *s = NULL;
-	if (d == L7_DIR_TO_CLIENT && promised && !(promised & 1) && !stream_find(c, promised))
+	if (d == L7_DIR_TO_CLIENT && promised && !(promised & 1) && !stream_find(c, promised)) {
 		s = stream_new(c, promised);
+		if (s)
+			s->req_ts = c->ts;
+	}
 	else
 		count(c, "http2.protocol_error");
 	block_start(c, d, BLK_PUSH, s, false);
@@ -1251,9 +1261,20 @@ static void h2_close(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t 
 	}
 	struct h2_stream *s;
 	if (dir == L7_DIR_TO_CLIENT) {
-		/* the server side is gone: every open stream ends here */
-		while ((s = lowest_stream(c, NULL)))
-			abort_stream(c, s);
+		/* The server side is gone: every open stream ends here. A
+		 * response that had begun is reported truncated; one that never
+		 * began is not invented, only counted. */
+		while ((s = lowest_stream(c, NULL))) {
+			if (s->resp_headers) {
+				abort_stream(c, s);
+				continue;
+			}
+			if (request_pending(s))
+				emit_request(c, s, !s->req_end);
+			if (s->req_headers)
+				count(c, "http2.unanswered");
+			stream_remove(c, s);
+		}
 	} else {
 		/* requests waiting for the client to finish its side */
 		while ((s = lowest_stream(c, request_pending)))
