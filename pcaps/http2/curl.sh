@@ -9,7 +9,7 @@
 lab_up
 nghttpd_start
 upgrade_server_start
-lab_capture_start "$H2DIR/curl-h2.pcap" tcp port 8080 or tcp port 8081
+lab_capture_start "$OUT/curl-h2.pcap" tcp port 8080 or tcp port 8081
 in_c curl -s -o /dev/null --http2-prior-knowledge -H 'x-request-id: 5d1e8a52-0001' "http://$S4:8080/index.html"
 in_c curl -s -g -o /dev/null --http2-prior-knowledge -d 'name=flowd&kind=test' "http://[$S6]:8080/form"
 in_c curl -s -o /dev/null -o /dev/null --http2 "http://$S4:8081/upgraded" "http://$S4:8081/second"

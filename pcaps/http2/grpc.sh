@@ -8,7 +8,7 @@
 . "$(dirname "$0")/h2lab.sh"
 lab_up
 grpc_server_start
-lab_capture_start "$H2DIR/grpc.pcap" tcp port 50051
-in_c $PY "$H2DIR/grpc_peer.py" client "$S4:50051" > "$H2DIR/grpc.client.log"
+lab_capture_start "$OUT/grpc.pcap" tcp port 50051
+in_c $PY "$H2DIR/grpc_peer.py" client "$S4:50051" > "$OUT/grpc.client.log"
 lab_capture_stop
-cut_capture "$H2DIR/grpc.pcap" "$H2DIR/grpc-midstream.pcap" 30
+cut_capture "$OUT/grpc.pcap" "$OUT/grpc-midstream.pcap" 30

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 H2DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$H2DIR}   # where captures and client logs go
 PY=/usr/bin/python3
 LAB_ID=$(printf '%04x' $(( $$ % 65536 )))
 NS_C=fdh2c$LAB_ID NS_S=fdh2s$LAB_ID IF_C=h2c$LAB_ID IF_S=h2s$LAB_ID

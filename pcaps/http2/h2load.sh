@@ -9,8 +9,8 @@
 lab_up
 nghttpd_start
 val=$(head -c 600 /dev/zero | tr '\0' 'v')
-lab_capture_start "$H2DIR/h2load.pcap" tcp port 8080
+lab_capture_start "$OUT/h2load.pcap" tcp port 8080
 in_c h2load -n 300 -c 1 -m 100 -H "x-load: $val" "http://$S4:8080/index.html" "http://$S4:8080/style.css" \
-	"http://$S4:8080/app.js" | grep -E '^requests|^status codes' > "$H2DIR/h2load.client.log"
+	"http://$S4:8080/app.js" | grep -E '^requests|^status codes' > "$OUT/h2load.client.log"
 lab_capture_stop
-cut_capture "$H2DIR/h2load.pcap" "$H2DIR/h2load-midstream.pcap" 25
+cut_capture "$OUT/h2load.pcap" "$OUT/h2load-midstream.pcap" 25

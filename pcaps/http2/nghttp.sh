@@ -14,9 +14,9 @@
 lab_up
 nghttpd_start
 big=$(head -c 3000 /dev/zero | tr '\0' 'b')
-log=$H2DIR/nghttp.client.log
+log=$OUT/nghttp.client.log
 : > "$log"
-lab_capture_start "$H2DIR/nghttp.pcap" tcp port 8080
+lab_capture_start "$OUT/nghttp.pcap" tcp port 8080
 in_c nghttp -nva -H "x-big: $big" "http://$S4:8080/index.html" | grep -E 'recv .*(:status|push_promise|x-served-by)|PUSH_PROMISE' >> "$log"
 in_c nghttp -nv -m 5 -c 65536 --encoder-header-table-size=256 -H 'x-custom: repeated value' \
 	"http://$S4:8080/app.js" | grep -E 'recv \(stream_id=[0-9]+\) :status' >> "$log"
