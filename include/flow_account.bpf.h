@@ -175,6 +175,11 @@ static __always_inline void flow_entry_init(struct flow_entry *e, const struct p
 	e->first_tcp_flags = pi->tcp_flags;
 	__builtin_memcpy(e->eth_src, pi->eth_src, 6);
 	__builtin_memcpy(e->eth_dst, pi->eth_dst, 6);
+	/* slots are reused: a new flow starts undecided for payload capture */
+	e->pl_state = 0;
+	e->pl_probe = 0;
+	e->pl_tokens = 0;
+	e->pl_refill_ns = 0;
 }
 
 /* In place, concurrently with other CPUs. pf: packets_flags as read with
@@ -201,8 +206,9 @@ static __always_inline int flow_key_eq(const struct flow_key *a, const __u64 *w)
 	        (x[4] ^ w[4]) | (x[5] ^ w[5])) == 0;
 }
 
-/* Claim a free way of bucket bi (signatures sb) and fill it; 0 on success. */
-static __always_inline int flow_insert(struct flow_sig_bucket *sb, __u32 bi, const struct flow_key *key,
+/* Claim a free way of bucket bi (signatures sb) and fill it; the entry, or
+ * NULL when the bucket has no free way. */
+static __always_inline struct flow_entry *flow_insert(struct flow_sig_bucket *sb, __u32 bi, const struct flow_key *key,
                                        __u32 sig, const struct pkt_info *pi, __u64 bytes, __u64 packets)
 {
 	for (int i = 0; i < FLOW_BUCKET_WAYS; i++) {
@@ -216,15 +222,15 @@ static __always_inline int flow_insert(struct flow_sig_bucket *sb, __u32 bi, con
 		e = bpf_map_lookup_elem(&flows, &idx);
 		if (!e) {
 			sb->sig[i] = FLOW_SIG_FREE;
-			return -1;
+			return NULL;
 		}
 		e->key = *key;
 		flow_entry_init(e, pi, bytes, packets);
 		/* publish (a full barrier: key and record are visible first) */
 		__sync_val_compare_and_swap(&sb->sig[i], FLOW_SIG_BUSY, sig);
-		return 0;
+		return e;
 	}
-	return -1;
+	return NULL;
 }
 
 static __always_inline __u64 flow_free_ways(const struct flow_sig_bucket *s)
@@ -243,8 +249,9 @@ static __always_inline __u64 flow_free_ways(const struct flow_sig_bucket *s)
 	return n;
 }
 
-/* Account into the flow table; 0 on success, -1 when both buckets are full. */
-static __always_inline int flow_table_account(const struct flow_key *key, const struct pkt_info *pi,
+/* Account into the flow table; the flow's entry, or NULL when both buckets
+ * are full. */
+static __always_inline struct flow_entry *flow_table_account(const struct flow_key *key, const struct pkt_info *pi,
                                               __u64 bytes, __u64 packets)
 {
 	const __u64 *w = (const __u64 *)(const void *)key;
@@ -255,7 +262,7 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 	sa = bpf_map_lookup_elem(&flow_sigs, &h.a);
 	sb = bpf_map_lookup_elem(&flow_sigs, &h.b);
 	if (!sa || !sb)
-		return -1;  /* flow_cfg.buckets larger than the maps: misconfigured */
+		return NULL;  /* flow_cfg.buckets larger than the maps: misconfigured */
 	/* start fetching B's signatures while A's are scanned (a load whose
 	 * value nothing waits for acts as a prefetch) */
 	{
@@ -280,7 +287,7 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 			pf = e->packets_flags;
 			if (flow_key_eq(&e->key, w)) {
 				flow_entry_update(e, pf, pi, bytes, packets);
-				return 0;
+				return e;
 			}
 		}
 	}
@@ -294,12 +301,43 @@ static __always_inline int flow_table_account(const struct flow_key *key, const 
 		sb = ts;
 		h.b = tb;
 	}
-	if (!flow_insert(sa, h.a, key, h.sig, pi, bytes, packets) ||
-	    !flow_insert(sb, h.b, key, h.sig, pi, bytes, packets)) {
-		flow_cnt_add(FLOW_CNT_NEW_FLOWS, 1);
-		return 0;
+	{
+		struct flow_entry *e = flow_insert(sa, h.a, key, h.sig, pi, bytes, packets);
+
+		if (!e)
+			e = flow_insert(sb, h.b, key, h.sig, pi, bytes, packets);
+		if (e)
+			flow_cnt_add(FLOW_CNT_NEW_FLOWS, 1);
+		return e;
 	}
-	return -1;
+}
+
+/* The entry of key without accounting (a program that only reads, e.g. TC
+ * ingress payload capture when XDP counts); NULL if not in the table. */
+static __always_inline struct flow_entry *flow_table_find(const struct flow_key *key)
+{
+	const __u64 *w = (const __u64 *)(const void *)key;
+	struct flow_hash h;
+
+	flow_table_hash(&flow_cfg, w, &h);
+	for (int c = 0; c < 2; c++) {
+		__u32 b = c ? h.b : h.a;
+		struct flow_sig_bucket *s = bpf_map_lookup_elem(&flow_sigs, &b);
+
+		if (!s)
+			return NULL;
+		for (int i = 0; i < FLOW_BUCKET_WAYS; i++) {
+			struct flow_entry *e;
+			__u32 idx = b * FLOW_BUCKET_WAYS + i;
+
+			if (s->sig[i] != h.sig)
+				continue;
+			e = bpf_map_lookup_elem(&flows, &idx);
+			if (e && flow_key_eq(&e->key, w))
+				return e;
+		}
+	}
+	return NULL;
 }
 
 /* The per-interface overflow record (kernel hash: only used when the table
@@ -367,11 +405,14 @@ static __always_inline void flow_frag(const struct pkt_info *pi, struct flow_key
  * Account one parsed frame, or a GSO packet of `packets` frames. st:
  * pkt_parse_eth()'s result; pi: as parsed, with pi->vlan_ids[0] the outer
  * VID as on the wire; bytes: the frames' length at the hook incl. L2 (as
- * on the wire, all of them).
+ * on the wire, all of them). Returns the flow's entry in the table, or
+ * NULL (no flow key, or the table is full).
  */
-static __always_inline void flow_account_n(int st, const struct pkt_info *pi, __u64 bytes,
-                                           __u64 packets, __u32 ifindex, __u8 direction)
+static __always_inline struct flow_entry *flow_account_n(int st, const struct pkt_info *pi,
+                                                         __u64 bytes, __u64 packets,
+                                                         __u32 ifindex, __u8 direction)
 {
+	struct flow_entry *e;
 	struct flow_key key;
 
 	flow_cnt_add(FLOW_CNT_PACKETS, packets);
@@ -381,22 +422,24 @@ static __always_inline void flow_account_n(int st, const struct pkt_info *pi, __
 		if (st != PKT_L4_UNKNOWN) {
 			flow_cnt_add(FLOW_CNT_NO_KEY_PACKETS, packets);
 			flow_cnt_add(FLOW_CNT_NO_KEY_BYTES, bytes);
-			return;
+			return NULL;
 		}
 	}
 	flow_key_from_pkt(pi, ifindex, direction, &key);
 	if (pi->frag != PKT_FRAG_NONE)
 		flow_frag(pi, &key);
-	if (!flow_table_account(&key, pi, bytes, packets))
-		return;
+	e = flow_table_account(&key, pi, bytes, packets);
+	if (e)
+		return e;
 
 	/* no room for this flow: count visibly, keep the interface totals exact */
 	flow_cnt_add(FLOW_CNT_MAP_FULL_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_MAP_FULL_BYTES, bytes);
 	if (!flow_overflow_account(ifindex, direction, pi, bytes, packets))
-		return;
+		return NULL;
 	flow_cnt_add(FLOW_CNT_LOST_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_LOST_BYTES, bytes);
+	return NULL;
 }
 
 /* One frame (XDP). */

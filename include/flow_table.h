@@ -78,7 +78,15 @@ struct flow_entry {
 	__u16 first_tcp_flags;
 	__u8 eth_src[6];       /* MAC addresses of the first packet */
 	__u8 eth_dst[6];
-	__u8 reserved[128 - 48 - 8 * 4 - 2 - 12];
+	/* payload capture state (include/payload_capture.bpf.h), zeroed on
+	 * insert; flowd may set pl_state (enum payload_state) to select or
+	 * deselect a flow after protocol detection */
+	__u8 pl_state;
+	__u8 pl_probe;         /* PAYLOAD_PROBE: payload packets left to capture */
+	__u32 pl_tokens;       /* payload byte budget left */
+	__u32 pl_pad;
+	__u64 pl_refill_ns;    /* when pl_tokens was last refilled */
+	__u8 reserved[16];
 };
 
 struct flow_sig_bucket {
@@ -100,6 +108,7 @@ struct flow_table_cfg {
 _Static_assert(sizeof(struct flow_key) == 48, "flow_key is 6 words");
 _Static_assert(sizeof(struct flow_entry) == 128, "entries are two cache lines");
 _Static_assert(__builtin_offsetof(struct flow_entry, last_seen_ns) == 64, "line 2 starts at last_seen");
+_Static_assert(__builtin_offsetof(struct flow_entry, pl_tokens) == 96, "aligned budget");
 _Static_assert(sizeof(struct flow_sig_bucket) == 64, "a bucket's signatures are one cache line");
 
 struct flow_hash {

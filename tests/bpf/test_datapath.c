@@ -61,8 +61,8 @@ static int env_open(struct env *e, __u32 buckets)
 	bpf_object__for_each_map(m, e->tc->obj) {
 		struct bpf_map *src;
 
-		if (bpf_map__is_internal(m))
-			continue;
+		if (bpf_map__is_internal(m) || !strncmp(bpf_map__name(m), "payload_", 8))
+			continue;  /* the payload capture maps are TC's own */
 		src = bpf_object__find_map_by_name(e->xdp->obj, bpf_map__name(m));
 		if (!src || (err = bpf_map__reuse_fd(m, bpf_map__fd(src))))
 			return src ? err : -ENOENT;
