@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* flowd command line. */
 #include "flowd.h"
+#include "payload.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -53,6 +54,29 @@ static const char usage_text[] =
 "      --node-name NAME       node_name of the events (default: host name).\n"
 "      --run-dir DIR          Lock files, one per observed interface\n"
 "                             (default /run/flowd).\n"
+"\n"
+"Live L7 (HTTP/1.x, HTTP/2 and gRPC, DNS, Kafka events; needs the TC\n"
+"programs). The TC programs hand the packets of selected flows to flowd,\n"
+"which parses them exactly as `flowctl replay` parses a capture.\n"
+"      --no-l7                No payload capture: L3/L4 flow events only.\n"
+"      --l7-ports LIST        Select flows with a port in LIST: ports, ranges\n"
+"                             LO-HI, \"default\" (80,81,3128,8000,8008,8080,\n"
+"                             8888,50051,53,5353,5355,9092-9094,29092) or\n"
+"                             \"any\" (default: default).\n"
+"      --l7-cidr LIST         ... and with an address in one of these CIDRs\n"
+"                             (comma-separated, repeatable; default: any).\n"
+"      --l7-proto LIST        tcp, udp or tcp,udp (default tcp,udp).\n"
+"      --l7-budget SIZE       Payload bytes a directional flow may hand over\n"
+"                             per second, also its burst (default 1M; 0: no\n"
+"                             limit). Beyond it packets go up with their\n"
+"                             headers only: the parsers see a gap of known\n"
+"                             size (counter l7_budget_cut_bytes).\n"
+"      --snaplen N            Frame bytes per packet, headers included\n"
+"                             (default 4096, 128 to 16384).\n"
+"      --ring-size SIZE       Kernel ring buffer for the packets (default 8M,\n"
+"                             rounded up to a power of two). When it is full,\n"
+"                             packets are lost, counted and reported as\n"
+"                             lost_events (PERF_EVENT_RING_BUFFER).\n"
 "  -v, --verbose              More log output (repeat for libbpf/libxdp\n"
 "                             debug output).\n"
 "  -h, --help                 Show this help and exit.\n"
@@ -109,7 +133,7 @@ int flowd_parse_duration(const char *s, uint64_t *ns)
 
 enum {
 	OPT_NO_TC = 256, OPT_IDLE, OPT_ACTIVE, OPT_POLL, OPT_STATS, OPT_MAP_SIZE,
-	OPT_NODE, OPT_RUN_DIR,
+	OPT_NODE, OPT_RUN_DIR, OPT_L7,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +148,14 @@ static const struct option long_opts[] = {
 	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
 	{ "node-name", required_argument, NULL, OPT_NODE },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "l7", no_argument, NULL, OPT_L7 },
+	{ "no-l7", no_argument, NULL, OPT_L7 },
+	{ "l7-ports", required_argument, NULL, OPT_L7 },
+	{ "l7-cidr", required_argument, NULL, OPT_L7 },
+	{ "l7-proto", required_argument, NULL, OPT_L7 },
+	{ "l7-budget", required_argument, NULL, OPT_L7 },
+	{ "snaplen", required_argument, NULL, OPT_L7 },
+	{ "ring-size", required_argument, NULL, OPT_L7 },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -152,12 +184,19 @@ int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct f
 	cfg->stats_interval_ns = 60000000000ULL;
 	cfg->map_size = 65536;
 	cfg->run_dir = "/run/flowd";
+	cfg->l7 = true;
+	payload_select_defaults(&cfg->l7_select);
+	cfg->l7_ring_size = PAYLOAD_RING_DEFAULT;
 
 	optind = 1;
 	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, ":i:e:m:vhV", long_opts, NULL)) != -1) {
+	int c, li = -1;
+	while ((c = getopt_long(argc, argv, ":i:e:m:vhV", long_opts, &li)) != -1) {
 		switch (c) {
+		case OPT_L7:
+			if (payload_parse_option(cfg, long_opts[li].name, optarg, e) < 0)
+				return -1;
+			break;
 		case 'i':
 			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
 				return flowd_errf(e, -1, "--interface: '%s' is not an interface name", optarg);

@@ -23,6 +23,7 @@
 
 #include "flow_record.h"
 #include "flow_table.h"
+#include "payload_bpf.h"
 #include "tc/flow_tc.skel.h"
 #include "xdp/flow_xdp.skel.h"
 
@@ -31,6 +32,7 @@
 #define XDP_PROG_NAME "flow_xdp"
 #define TC_INGRESS_NAME "flow_tc_ingress"
 #define TC_EGRESS_NAME "flow_tc_egress"
+#define TC_CAPTURE_NAME "flow_tc_capture"
 #define DISPATCHER_NAME "xdp_dispatcher"
 #define BPFFS_PATH "/sys/fs/bpf"
 
@@ -359,7 +361,8 @@ static int tc_cleanup(struct dp_iface *dif, struct flowd_err *e)
 			char name[BPF_OBJ_NAME_LEN];
 			if (!f[i].is_bpf || !f[i].prog_id || prog_name_by_id(f[i].prog_id, name))
 				continue;
-			if (strcmp(name, TC_INGRESS_NAME) && strcmp(name, TC_EGRESS_NAME))
+			if (strcmp(name, TC_INGRESS_NAME) && strcmp(name, TC_EGRESS_NAME) &&
+			    strcmp(name, TC_CAPTURE_NAME))
 				continue;
 			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = dif->pub.ifindex,
 			            .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
@@ -437,6 +440,9 @@ static int xdp_attach_iface(struct datapath *dp, struct dp_iface *dif, enum xdp_
 static int tc_attach_iface(struct datapath *dp, struct dp_iface *dif, bool egress, struct flowd_err *e)
 {
 	struct bpf_program *prog = egress ? dp->tc_skel->progs.flow_tc_egress : dp->tc_skel->progs.flow_tc_ingress;
+	/* XDP counts ingress; TC ingress then only captures L7 payloads */
+	if (!egress && dp->cfg->xdp_mode != FLOWD_XDP_OFF)
+		prog = dp->tc_skel->progs.flow_tc_capture;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = dif->pub.ifindex,
 	            .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	int err = bpf_tc_hook_create(&hook);
@@ -513,8 +519,13 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		if (!dp->tc_skel)
 			return flowd_errf(e, -errno, "cannot open the TC object: %s", strerror(errno));
 		FLOW_TABLE_CONFIGURE(dp->tc_skel, &dp->table_cfg);
-		/* Ingress is XDP's job when XDP is on. */
+		/* Ingress is XDP's job when XDP is on; TC ingress then only
+		 * captures payloads for L7 (flowd/payload.c). */
 		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_ingress, !use_xdp);
+		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_capture, use_xdp && cfg->l7);
+		err = payload_bpf_prepare(dp->tc_skel->obj, cfg->l7 ? cfg->l7_ring_size : 4096);
+		if (err)
+			return flowd_errf(e, err, "--ring-size: %s", strerror(-err));
 		if (!use_xdp) {
 			sigs = dp->tc_skel->maps.flow_sigs;
 			flows = dp->tc_skel->maps.flows;
@@ -555,8 +566,14 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		err = flow_tc_bpf__load(dp->tc_skel);
 		if (err)
 			return flowd_errf(e, err, "cannot load the TC programs: %s", strerror(-err));
+		if (cfg->l7) {
+			char msg[256];
+			err = payload_bpf_configure(dp->tc_skel->obj, &cfg->l7_select, msg, sizeof(msg));
+			if (err)
+				return flowd_errf(e, err, "%s", msg);
+		}
 		for (size_t i = 0; i < dp->n; i++) {
-			if (!use_xdp && (err = tc_attach_iface(dp, &dp->ifs[i], false, e)))
+			if ((!use_xdp || cfg->l7) && (err = tc_attach_iface(dp, &dp->ifs[i], false, e)))
 				return err;
 			if ((err = tc_attach_iface(dp, &dp->ifs[i], true, e)))
 				return err;
@@ -691,6 +708,7 @@ const char *datapath_ifname(const struct datapath *dp, uint32_t ifindex)
 }
 
 struct flow_table *datapath_table(struct datapath *dp) { return &dp->table; }
+struct bpf_object *datapath_tc_object(const struct datapath *dp) { return dp->tc_skel ? dp->tc_skel->obj : NULL; }
 const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp) { return &dp->table_cfg; }
 uint32_t datapath_table_slots(const struct datapath *dp) { return dp->table_cfg.buckets * FLOW_BUCKET_WAYS; }
 

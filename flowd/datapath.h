@@ -17,6 +17,7 @@
 struct datapath;
 struct flow_table;
 struct flow_table_cfg;
+struct bpf_object;
 
 struct datapath_iface {
 	char name[IF_NAMESIZE];
@@ -40,6 +41,8 @@ const char *datapath_ifname(const struct datapath *dp, uint32_t ifindex);
 /* The flow table the programs write (include/flow_table.h), mmapped, and
  * its geometry and hash keys; valid until datapath_close(). */
 struct flow_table *datapath_table(struct datapath *dp);
+/* The loaded TC object (payload ring and selection maps), NULL without TC. */
+struct bpf_object *datapath_tc_object(const struct datapath *dp);
 const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp);
 /* Slots of the table (buckets x ways). */
 uint32_t datapath_table_slots(const struct datapath *dp);

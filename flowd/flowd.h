@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "payload_bpf.h"
+
 #define FLOWD_VERSION "0.1.0"
 #define FLOWD_MAX_IFACES 64
 
@@ -43,6 +45,10 @@ struct flowd_config {
 	const char *node_name;         /* NULL: the host name */
 	const char *run_dir;           /* lock files (and later the API socket) */
 	int verbose;
+	/* live L7 (flowd/payload.c) */
+	bool l7;                       /* capture payloads of selected flows (TC) */
+	struct payload_select l7_select;
+	uint64_t l7_ring_size;         /* bytes */
 };
 
 /* Parse argv into cfg. Returns 0 to run, 1 when --help/--version was

@@ -22,6 +22,7 @@
 #include "flow_record.h"
 #include "flowd.h"
 #include "output.h"
+#include "payload.h"
 #include "poller.h"
 
 struct flowd;
@@ -36,8 +37,9 @@ struct flowd {
 	struct datapath *dp;
 	struct output *out;
 	struct poller *poller;
+	struct payload *payload;      /* NULL: no live L7 */
 	int epfd;
-	struct flowd_source sig, poll_timer, stats_timer;
+	struct flowd_source sig, poll_timer, stats_timer, payload_ring;
 	bool stop;
 	uint64_t map_full_seen;
 	uint64_t map_full_warned_ns;
@@ -82,6 +84,7 @@ static void log_counters(struct flowd *d, int all)
 {
 	struct flowd_counter c[FLOWD_MAX_COUNTERS];
 	size_t n = flowd_counters(d->dp, d->poller, d->out, c, FLOWD_MAX_COUNTERS);
+	n = payload_counters(d->payload, c, n, FLOWD_MAX_COUNTERS);
 	flowd_counters_log(stderr, c, n, all);
 }
 
@@ -110,8 +113,15 @@ static int on_poll(struct flowd *d, struct flowd_err *e)
 	int err = poller_poll(d->poller, false, e);
 	if (err)
 		return err;
+	if (d->payload && (err = payload_tick(d->payload, e)))
+		return err;
 	check_map_full(d);
 	return output_flush(d->out, e);
+}
+
+static int on_payload(struct flowd *d, struct flowd_err *e)
+{
+	return payload_consume(d->payload, e);
 }
 
 static int on_stats(struct flowd *d, struct flowd_err *e)
@@ -171,6 +181,8 @@ static int run(struct flowd *d, struct flowd_err *e)
 		return err;
 	if ((err = poller_new(&d->cfg, d->dp, d->out, &d->poller, e)))
 		return err;
+	if ((err = payload_new(&d->cfg, d->dp, d->out, &d->payload, e)))
+		return err;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
@@ -188,6 +200,11 @@ static int run(struct flowd *d, struct flowd_err *e)
 		d->stats_timer = (struct flowd_source){ make_timer(d->cfg.stats_interval_ns, e), on_stats };
 		if (d->stats_timer.fd < 0 || (err = add_source(d, &d->stats_timer, e)))
 			return e->code;
+	}
+	if (d->payload) {
+		d->payload_ring = (struct flowd_source){ payload_fd(d->payload), on_payload };
+		if ((err = add_source(d, &d->payload_ring, e)))
+			return err;
 	}
 	describe(d);
 
@@ -209,6 +226,8 @@ static int run(struct flowd *d, struct flowd_err *e)
 	/* Stop the programs first, so the last read is final; then end every
 	 * flow with those counts. */
 	datapath_detach(d->dp);
+	if (d->payload && (err = payload_finish(d->payload, e)))
+		return err;
 	if ((err = poller_poll(d->poller, true, e)))
 		return err;
 	return output_flush(d->out, e);
@@ -216,7 +235,8 @@ static int run(struct flowd *d, struct flowd_err *e)
 
 int main(int argc, char **argv)
 {
-	struct flowd d = { .epfd = -1, .sig.fd = -1, .poll_timer.fd = -1, .stats_timer.fd = -1 };
+	struct flowd d = { .epfd = -1, .sig.fd = -1, .poll_timer.fd = -1, .stats_timer.fd = -1,
+	                   .payload_ring.fd = -1 };
 	struct flowd_err e = { 0 };
 	int rc = flowd_config_parse(&d.cfg, argc, argv, &e);
 	if (rc > 0)
@@ -233,6 +253,7 @@ int main(int argc, char **argv)
 	}
 	if (err)
 		fprintf(stderr, "flowd: %s\n", e.msg[0] ? e.msg : strerror(-err));
+	payload_free(d.payload);
 	poller_free(d.poller);
 	datapath_close(d.dp);
 	output_close(d.out);

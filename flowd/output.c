@@ -60,8 +60,13 @@ int output_open(const struct flowd_config *cfg, struct output **out, struct flow
 int output_flow(struct output *o, const struct flow_event *ev)
 {
 	struct fe_record rec = { .kind = FE_REC_FLOW, .flow = ev };
+	return output_record(o, &rec);
+}
+
+int output_record(struct output *o, const struct fe_record *rec)
+{
 	size_t before = o->buf.len;
-	if (fe_record_to_json(&rec, &o->buf)) {
+	if (fe_record_to_json(rec, &o->buf)) {
 		o->buf.len = before; /* drop a partial line */
 		o->stats.encode_errors++;
 		return -1;

@@ -23,6 +23,8 @@ struct output_stats {
 int output_open(const struct flowd_config *cfg, struct output **out, struct flowd_err *e);
 /* Queue one event (not consumed: the caller frees it). */
 int output_flow(struct output *o, const struct flow_event *ev);
+/* Queue a flow or a lost-events record. */
+int output_record(struct output *o, const struct fe_record *rec);
 /* Write what is queued. 0, or -errno when the destination failed (e.g. a
  * closed pipe): fatal for the daemon. */
 int output_flush(struct output *o, struct flowd_err *e);

@@ -12,8 +12,10 @@
  *   payload_cidrs     LPM trie of struct payload_cidr_key
  *   payload_marks     hash endpoint -> enum payload_state (set by flowd)
  *   payload_counters  per-CPU __u64[PAYLOAD_CNT_MAX]
- *   payload_buf       per-CPU scratch record (the frame is copied here, then
- *                     into the ring with its exact length)
+ *   payload_buf       a scratch record per CPU, indexed by CPU number (the
+ *                     frame is copied here, then into the ring with its
+ *                     exact length; an array, not a per-CPU array, whose
+ *                     values are limited to 32 KiB)
  *
  * Cost: the decision is taken once per flow entry (at its first packet on
  * a TC hook) and kept in the entry (pl_state), on the cache line the
@@ -78,8 +80,8 @@ struct payload_scratch {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);   /* flowd sets the number of possible CPUs */
 	__type(key, __u32);
 	__type(value, struct payload_scratch);
 } payload_buf SEC(".maps");
@@ -245,9 +247,16 @@ __noinline int payload_capture(struct __sk_buff *skb, struct flow_entry *e, __u3
 		}
 	}
 
-	b = bpf_map_lookup_elem(&payload_buf, &zero);
-	if (!b)
+	{
+		/* TC programs run with migration disabled: this CPU's slot is ours */
+		__u32 cpu = bpf_get_smp_processor_id();
+
+		b = bpf_map_lookup_elem(&payload_buf, &cpu);
+	}
+	if (!b) {
+		payload_cnt_add(PAYLOAD_CNT_COPY_ERR, 1);
 		return 0;
+	}
 	b->r.ktime_ns = now;
 	b->r.ifindex = skb->ifindex;
 	b->r.wire_len = wire_len;

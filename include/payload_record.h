@@ -21,9 +21,13 @@
 
 #include <linux/types.h>
 
-#define PAYLOAD_SNAP_MAX 16384        /* largest snap length (frame bytes per record) */
+/* Snap length: frame bytes per record. The default takes whole packets,
+ * GSO/GRO packets of up to 64 KiB included, so that what the parsers see is
+ * what a capture of the interface holds; the per-flow budget bounds the
+ * cost. */
+#define PAYLOAD_SNAP_MAX 65536
 #define PAYLOAD_SNAP_MIN 128          /* smallest: room for every header we parse */
-#define PAYLOAD_SNAP_DEFAULT 4096     /* a 4 KiB EDNS answer fits, so do most HTTP heads */
+#define PAYLOAD_SNAP_DEFAULT PAYLOAD_SNAP_MAX
 #define PAYLOAD_RING_DEFAULT (8u << 20)
 #define PAYLOAD_BUDGET_DEFAULT (1u << 20)      /* burst, bytes per directional flow */
 #define PAYLOAD_RATE_DEFAULT (1u << 20)        /* refill, bytes per second */
@@ -44,12 +48,12 @@ struct payload_record {
 	__u32 ifindex;
 	__u32 wire_len;     /* frame length at the hook incl. L2 (+4 with PAYLOAD_F_VLAN):
 	                     * tcpdump's "length"; for a GSO packet, all of it */
-	__u16 cap_len;      /* bytes in frame[] */
+	__u32 cap_len;      /* frame bytes that follow */
 	__u16 flags;        /* enum payload_flag */
 	__u16 vlan_tci;
 	__u16 vlan_proto;   /* 0x8100 / 0x88a8 */
 	__u8 direction;     /* enum flow_dir */
-	__u8 pad[7];
+	__u8 pad[5];
 };
 
 #define payload_record_frame(r) ((const __u8 *)((r) + 1))

@@ -186,18 +186,24 @@ int payload_select_parse_l4(struct payload_select *s, const char *spec, char *er
 	return 0;
 }
 
-int payload_bpf_set_ring_size(struct bpf_object *obj, uint64_t bytes)
+int payload_bpf_prepare(struct bpf_object *obj, uint64_t ring_bytes)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, "payload_ring");
+	struct bpf_map *buf = bpf_object__find_map_by_name(obj, "payload_buf");
 	uint64_t sz = (uint64_t)sysconf(_SC_PAGESIZE);
+	int ncpus = libbpf_num_possible_cpus(), err;
 
-	if (!m)
+	if (!m || !buf)
 		return -ENOENT;
-	if (bytes > (1ull << 30))
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	if (ring_bytes > (1ull << 30))
 		return -E2BIG;
-	while (sz < bytes)
+	while (sz < ring_bytes)
 		sz <<= 1;
-	return bpf_map__set_max_entries(m, (uint32_t)sz);
+	if ((err = bpf_map__set_max_entries(m, (uint32_t)sz)))
+		return err;
+	return bpf_map__set_max_entries(buf, (uint32_t)ncpus);
 }
 
 static int map_fd(struct bpf_object *obj, const char *name, char *err, size_t errlen)
@@ -363,7 +369,7 @@ int payload_record_feed(struct pipeline *pl, const void *data, size_t size, uint
                         const char *ifname, struct payload_feed_stats *st)
 {
 	const struct payload_record *r = data;
-	uint8_t frame[PAYLOAD_SNAP_MAX + 4];
+	static __thread uint8_t frame[PAYLOAD_SNAP_MAX + 4];
 	const uint8_t *f;
 	uint32_t cap;
 	struct pkt_info pi;

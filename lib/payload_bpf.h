@@ -73,9 +73,10 @@ static inline bool payload_select_has_port(const struct payload_select *s, uint1
 	return s->all_ports || ((s->ports[port >> 6] >> (port & 63)) & 1);
 }
 
-/* Between the TC object's open and load: the ring size in bytes (a power
- * of two, at least a page; rounded up). 0 or a negative errno. */
-int payload_bpf_set_ring_size(struct bpf_object *obj, uint64_t bytes);
+/* Between the TC object's open and load: the ring size in bytes (rounded
+ * up to a power of two, at least a page) and a scratch buffer per possible
+ * CPU. 0 or a negative errno. */
+int payload_bpf_prepare(struct bpf_object *obj, uint64_t ring_bytes);
 
 /* After load: write the selection into the object's maps. Flows already
  * decided keep their decision. 0, or a negative errno with err set. */

@@ -4,7 +4,7 @@
  * always TC_ACT_UNSPEC, so the filters after ours on the hook still run
  * (TC_ACT_OK would end classification there). A GSO packet counts as the
  * frames it leaves as. Packets of flows selected for L7 go to flowd through
- * the payload ring (include/payload_capture.bpf.h): flow_tc_ingress_capture
+ * the payload ring (include/payload_capture.bpf.h): flow_tc_capture
  * does only that, for ingress where XDP does the accounting. */
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
@@ -80,7 +80,7 @@ int flow_tc_egress(struct __sk_buff *skb)
 /* Ingress when XDP counts: find the entry XDP made and capture; counts
  * nothing else. */
 SEC("tc")
-int flow_tc_ingress_capture(struct __sk_buff *skb)
+int flow_tc_capture(struct __sk_buff *skb)
 {
 	struct flow_key key;
 	struct pkt_info pi;

@@ -88,7 +88,7 @@ static int env_open(struct env *e, __u32 ring_bytes)
 		return -errno;
 	FLOW_TABLE_CONFIGURE(e->xdp, &e->cfg);
 	FLOW_TABLE_CONFIGURE(e->tc, &e->cfg);
-	if ((rc = payload_bpf_set_ring_size(e->tc->obj, ring_bytes)))
+	if ((rc = payload_bpf_prepare(e->tc->obj, ring_bytes)))
 		return rc;
 	if ((rc = flow_xdp_bpf__load(e->xdp)))
 		return rc;
@@ -140,7 +140,7 @@ static void send_hook(enum hook h, const struct pb *p)
 	int fd = h == XDP ? bpf_program__fd(E.xdp->progs.flow_xdp)
 	       : h == TC_IN ? bpf_program__fd(E.tc->progs.flow_tc_ingress)
 	       : h == TC_EG ? bpf_program__fd(E.tc->progs.flow_tc_egress)
-	       : bpf_program__fd(E.tc->progs.flow_tc_ingress_capture);
+	       : bpf_program__fd(E.tc->progs.flow_tc_capture);
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .repeat = 1);
 
 	if (bpf_prog_test_run_opts(fd, &o) || o.retval != (h == XDP ? 2u : (unsigned)-1 /* TC_ACT_UNSPEC */)) {

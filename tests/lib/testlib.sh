@@ -90,7 +90,8 @@ addr_add() {
 }
 
 # nginx_start NS: nginx on port 80 (all addresses, IPv4 and IPv6) in NS,
-# serving $T_TMP/www-NS (index.html and a 100 kB file big.bin). Sets NGINX_ROOT.
+# serving $T_TMP/www-NS (index.html and a 100 kB file big.bin; /status/
+# answers 503, /fail/ 500). Sets NGINX_ROOT.
 nginx_start() {
 	local ns=$1 dir=$T_TMP/nginx-$1
 	NGINX_ROOT=$T_TMP/www-$1
@@ -117,6 +118,7 @@ http {
 		listen [::]:80;
 		root $NGINX_ROOT;
 		location /status/ { return 503 "unavailable\n"; }
+		location /fail/ { return 500 "failed\n"; }
 	}
 }
 NGINX

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Live L7: payload ring -> pipeline -> output (payload.h). */
+#include "payload.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "flow_event.h"
+#include "payload_bpf.h"
+#include "pipeline.h"
+
+/* Records per payload_consume(): bounds the time one call takes, so
+ * signals and timers are served while the ring is busy. */
+#define CONSUME_BATCH 4096
+#define STOP_BATCH 1    /* sample callback's "stop here" */
+
+struct pl_iface {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+	struct pipeline *pl;
+};
+
+struct payload {
+	struct output *out;
+	struct datapath *dp;
+	struct ring_buffer *rb;
+	int counters_fd;
+	char node_name[256];
+	struct pl_iface ifs[FLOWD_MAX_IFACES];
+	size_t n_ifs;
+	int64_t mono_to_real;        /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	uint64_t last_ts;            /* realtime ns of the newest record */
+	unsigned batch;              /* records in the current consume call */
+	struct payload_feed_stats feed;
+	struct payload_stats st;
+	uint64_t kernel[PAYLOAD_CNT_MAX];
+	int out_err;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sync_clock(struct payload *p)
+{
+	/* the midpoint of two monotonic reads around the realtime read */
+	uint64_t m0 = clock_ns(CLOCK_MONOTONIC), r = clock_ns(CLOCK_REALTIME);
+	uint64_t m1 = clock_ns(CLOCK_MONOTONIC);
+
+	p->mono_to_real = (int64_t)(r - (m0 + (m1 - m0) / 2));
+}
+
+static void on_event(void *user, struct flow_event *ev)
+{
+	struct payload *p = user;
+
+	if (output_flow(p->out, ev) == 0)
+		p->st.events++;
+	flow_event_free(ev);
+}
+
+static struct pl_iface *iface_of(struct payload *p, uint32_t ifindex)
+{
+	for (size_t i = 0; i < p->n_ifs; i++)
+		if (p->ifs[i].ifindex == ifindex)
+			return &p->ifs[i];
+	return NULL;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct payload *p = ctx;
+	const struct payload_record *r = data;
+	struct pl_iface *f;
+	uint64_t ts;
+
+	p->st.records++;
+	if (size < sizeof(*r)) {
+		p->st.bad_records++;
+		return 0;
+	}
+	f = iface_of(p, r->ifindex);
+	if (!f) {
+		p->st.unknown_iface++;
+		return 0;
+	}
+	ts = r->ktime_ns + (uint64_t)p->mono_to_real;
+	if (ts > p->last_ts)
+		p->last_ts = ts;
+	if (payload_record_feed(f->pl, data, size, ts, f->name, &p->feed))
+		p->st.bad_records++;
+	return ++p->batch >= CONSUME_BATCH ? -STOP_BATCH : 0;
+}
+
+int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
+                struct payload **pp, struct flowd_err *e)
+{
+	struct bpf_object *obj = datapath_tc_object(dp);
+	struct pipeline_config pc;
+	struct bpf_map *ring, *cnt;
+	struct payload *p;
+
+	*pp = NULL;
+	if (!cfg->l7 || !obj)
+		return 0;
+	ring = bpf_object__find_map_by_name(obj, "payload_ring");
+	cnt = bpf_object__find_map_by_name(obj, "payload_counters");
+	if (!ring || !cnt || bpf_map__fd(ring) < 0 || bpf_map__fd(cnt) < 0)
+		return flowd_errf(e, -ENOENT, "the TC object has no payload ring: flowd and the BPF "
+		                  "objects come from different builds");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return flowd_errf(e, -ENOMEM, "out of memory");
+	p->out = out;
+	p->dp = dp;
+	p->counters_fd = bpf_map__fd(cnt);
+	if (cfg->node_name)
+		snprintf(p->node_name, sizeof(p->node_name), "%s", cfg->node_name);
+	else if (gethostname(p->node_name, sizeof(p->node_name) - 1))
+		snprintf(p->node_name, sizeof(p->node_name), "localhost");
+	pipeline_config_defaults(&pc);
+	pc.emit_l34 = false;          /* L3/L4 events come from the BPF flow table */
+	pc.node_name = p->node_name;
+	pc.idle_timeout_ns = cfg->idle_timeout_ns;
+	pc.active_timeout_ns = cfg->active_timeout_ns;
+	{
+		/* a random uuid seed: uuids of different runs must not repeat */
+		uint64_t seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+		pc.uuid_seed = seed;
+	}
+	for (size_t i = 0; i < datapath_n_ifaces(dp); i++) {
+		const struct datapath_iface *di = datapath_iface(dp, i);
+		struct pl_iface *f = &p->ifs[p->n_ifs];
+
+		f->ifindex = (uint32_t)di->ifindex;
+		snprintf(f->name, sizeof(f->name), "%s", di->name);
+		f->pl = pipeline_new(&pc, on_event, p);
+		if (!f->pl) {
+			payload_free(p);
+			return flowd_errf(e, -ENOMEM, "out of memory (L7 pipeline)");
+		}
+		p->n_ifs++;
+	}
+	p->rb = ring_buffer__new(bpf_map__fd(ring), on_record, p, NULL);
+	if (!p->rb) {
+		int err = -errno;
+		payload_free(p);
+		return flowd_errf(e, err, "cannot open the payload ring buffer: %s", strerror(-err));
+	}
+	sync_clock(p);
+	*pp = p;
+	return 0;
+}
+
+void payload_free(struct payload *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->rb);
+	for (size_t i = 0; i < p->n_ifs; i++)
+		pipeline_free(p->ifs[i].pl);
+	free(p);
+}
+
+int payload_fd(const struct payload *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+static int consume(struct payload *p, struct flowd_err *e)
+{
+	int n;
+
+	p->batch = 0;
+	n = ring_buffer__consume(p->rb);
+	if (n == -STOP_BATCH) {
+		p->st.consume_batches_cut++;
+		return 1;
+	}
+	if (n < 0)
+		return flowd_errf(e, n, "reading the payload ring: %s", strerror(-n));
+	return 0;
+}
+
+int payload_consume(struct payload *p, struct flowd_err *e)
+{
+	int rc = consume(p, e);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* Report what the kernel lost since the last report, as one lost_events
+ * record (PERF_EVENT_RING_BUFFER, Hubble's source for the BPF->agent ring). */
+static int report_losses(struct payload *p, uint64_t now_real)
+{
+	uint64_t k[PAYLOAD_CNT_MAX], lost;
+	int err = payload_bpf_read_counters(p->counters_fd, k);
+
+	if (err)
+		return err;
+	memcpy(p->kernel, k, sizeof(k));
+	lost = k[PAYLOAD_CNT_RING_FULL] + k[PAYLOAD_CNT_COPY_ERR];
+	p->st.kernel_lost = lost;
+	if (lost > p->st.lost_reported) {
+		struct fe_record rec = {
+			.kind = FE_REC_LOST,
+			.lost = { .source = FE_LOST_PERF_EVENT_RING_BUFFER,
+			          .num_events_lost = lost - p->st.lost_reported, .cpu = -1 },
+			.node_name = p->node_name,
+			.time_ns = now_real,
+		};
+
+		if (output_record(p->out, &rec) == 0) {
+			p->st.lost_reported = lost;
+			p->st.lost_notices++;
+		}
+	}
+	return 0;
+}
+
+int payload_tick(struct payload *p, struct flowd_err *e)
+{
+	uint64_t now;
+	int err;
+
+	(void)e;
+	sync_clock(p);
+	now = clock_ns(CLOCK_REALTIME);
+	for (size_t i = 0; i < p->n_ifs; i++)
+		pipeline_tick(p->ifs[i].pl, now);
+	err = report_losses(p, now);
+	if (err)
+		fprintf(stderr, "flowd: cannot read the payload counters: %s\n", strerror(-err));
+	return 0;
+}
+
+int payload_finish(struct payload *p, struct flowd_err *e)
+{
+	uint64_t now;
+	int rc;
+
+	/* the programs are detached: the ring only shrinks */
+	while ((rc = consume(p, e)) == 1)
+		;
+	if (rc < 0)
+		return rc;
+	now = clock_ns(CLOCK_REALTIME);
+	if (now < p->last_ts)
+		now = p->last_ts;
+	for (size_t i = 0; i < p->n_ifs; i++)
+		pipeline_flush(p->ifs[i].pl, now);
+	report_losses(p, now);
+	return 0;
+}
+
+/* --- options ---------------------------------------------------------------- */
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	default: return -1;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int payload_parse_option(struct flowd_config *cfg, const char *opt, const char *arg,
+                         struct flowd_err *e)
+{
+	char err[256];
+	uint64_t v;
+
+	if (!strcmp(opt, "no-l7")) {
+		cfg->l7 = false;
+	} else if (!strcmp(opt, "l7")) {
+		cfg->l7 = true;
+	} else if (!strcmp(opt, "l7-ports")) {
+		if (payload_select_parse_ports(&cfg->l7_select, arg, err, sizeof(err)))
+			return flowd_errf(e, -1, "--l7-ports: %s", err);
+	} else if (!strcmp(opt, "l7-cidr")) {
+		if (payload_select_parse_cidrs(&cfg->l7_select, arg, err, sizeof(err)))
+			return flowd_errf(e, -1, "--l7-cidr: %s", err);
+	} else if (!strcmp(opt, "l7-proto")) {
+		if (payload_select_parse_l4(&cfg->l7_select, arg, err, sizeof(err)))
+			return flowd_errf(e, -1, "--l7-proto: %s", err);
+	} else if (!strcmp(opt, "l7-budget")) {
+		if (parse_size(arg, &v) || v > UINT32_MAX)
+			return flowd_errf(e, -1, "--l7-budget: '%s' is not a size up to 4G (e.g. 512k, 1M, 0)",
+			                  arg);
+		cfg->l7_select.budget_bytes = (uint32_t)v;
+	} else if (!strcmp(opt, "snaplen")) {
+		if (parse_size(arg, &v) || v < PAYLOAD_SNAP_MIN || v > PAYLOAD_SNAP_MAX)
+			return flowd_errf(e, -1, "--snaplen: '%s' is not a number from %d to %d", arg,
+			                  PAYLOAD_SNAP_MIN, PAYLOAD_SNAP_MAX);
+		cfg->l7_select.snaplen = (uint32_t)v;
+	} else if (!strcmp(opt, "ring-size")) {
+		if (parse_size(arg, &v) || v < 4096 || v > (1ull << 30))
+			return flowd_errf(e, -1, "--ring-size: '%s' is not a size from 4k to 1G", arg);
+		cfg->l7_ring_size = v;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* --- counters ------------------------------------------------------------------ */
+
+size_t payload_counters(const struct payload *p, struct flowd_counter *out, size_t n, size_t max)
+{
+	static const char *const kname[PAYLOAD_CNT_MAX] = {
+		[PAYLOAD_CNT_RECORDS] = "l7_kernel_records",
+		[PAYLOAD_CNT_RECORD_BYTES] = "l7_kernel_record_bytes",
+		[PAYLOAD_CNT_RING_FULL] = "l7_lost_ring_full",
+		[PAYLOAD_CNT_RING_FULL_BYTES] = "l7_lost_ring_full_bytes",
+		[PAYLOAD_CNT_COPY_ERR] = "l7_lost_copy_error",
+		[PAYLOAD_CNT_SNAP_CUT] = "l7_snap_cut",
+		[PAYLOAD_CNT_SNAP_CUT_BYTES] = "l7_snap_cut_bytes",
+		[PAYLOAD_CNT_BUDGET_CUT] = "l7_budget_cut",
+		[PAYLOAD_CNT_BUDGET_CUT_BYTES] = "l7_budget_cut_bytes",
+		[PAYLOAD_CNT_NO_ENTRY] = "l7_no_flow_entry",
+		[PAYLOAD_CNT_FLOWS_ON] = "l7_flows_selected",
+		[PAYLOAD_CNT_FLOWS_PROBE] = "l7_flows_probed",
+		[PAYLOAD_CNT_FLOWS_OFF] = "l7_flows_not_selected",
+	};
+	uint64_t k[PAYLOAD_CNT_MAX];
+#define ADD(nm, v, kern)                                                         \
+	do {                                                                     \
+		if (n < max)                                                     \
+			out[n++] = (struct flowd_counter){ (nm), (v), (kern) };  \
+	} while (0)
+	if (!p)
+		return n;
+	ADD("l7_records", p->st.records, 0);
+	ADD("l7_bad_records", p->st.bad_records, 0);
+	ADD("l7_unknown_interface", p->st.unknown_iface, 0);
+	ADD("l7_parse_errors", p->feed.parse_errors, 0);
+	ADD("l7_events", p->st.events, 0);
+	ADD("l7_lost_reported", p->st.lost_reported, 0);
+	if (payload_bpf_read_counters(p->counters_fd, k) == 0)
+		for (int i = 0; i < PAYLOAD_CNT_MAX; i++)
+			ADD(kname[i], k[i], 1);
+#undef ADD
+	return n;
+}
+
+const struct payload_stats *payload_stats(const struct payload *p)
+{
+	return &p->st;
+}
