@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* flowd command line. */
 #include "flowd.h"
-#include "payload.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -184,9 +183,9 @@ int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct f
 	cfg->stats_interval_ns = 60000000000ULL;
 	cfg->map_size = 65536;
 	cfg->run_dir = "/run/flowd";
-	cfg->l7 = true;
-	payload_select_defaults(&cfg->l7_select);
-	cfg->l7_ring_size = PAYLOAD_RING_DEFAULT;
+	cfg->l7.on = true;
+	payload_select_defaults(&cfg->l7.select);
+	cfg->l7.ring_size = PAYLOAD_RING_DEFAULT;
 
 	optind = 1;
 	opterr = 0;
@@ -194,8 +193,11 @@ int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct f
 	while ((c = getopt_long(argc, argv, ":i:e:m:vhV", long_opts, &li)) != -1) {
 		switch (c) {
 		case OPT_L7:
-			if (payload_parse_option(cfg, long_opts[li].name, optarg, e) < 0)
+			if (payload_parse_option(&cfg->l7, long_opts[li].name, optarg, e->msg,
+			                         sizeof(e->msg)) < 0) {
+				e->code = -EINVAL;
 				return -1;
+			}
 			break;
 		case 'i':
 			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)

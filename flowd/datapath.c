@@ -522,8 +522,8 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		/* Ingress is XDP's job when XDP is on; TC ingress then only
 		 * captures payloads for L7 (flowd/payload.c). */
 		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_ingress, !use_xdp);
-		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_capture, use_xdp && cfg->l7);
-		err = payload_bpf_prepare(dp->tc_skel->obj, cfg->l7 ? cfg->l7_ring_size : 4096);
+		bpf_program__set_autoload(dp->tc_skel->progs.flow_tc_capture, use_xdp && cfg->l7.on);
+		err = payload_bpf_prepare(dp->tc_skel->obj, cfg->l7.on ? cfg->l7.ring_size : 4096);
 		if (err)
 			return flowd_errf(e, err, "--ring-size: %s", strerror(-err));
 		if (!use_xdp) {
@@ -566,14 +566,14 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		err = flow_tc_bpf__load(dp->tc_skel);
 		if (err)
 			return flowd_errf(e, err, "cannot load the TC programs: %s", strerror(-err));
-		if (cfg->l7) {
+		if (cfg->l7.on) {
 			char msg[256];
-			err = payload_bpf_configure(dp->tc_skel->obj, &cfg->l7_select, msg, sizeof(msg));
+			err = payload_bpf_configure(dp->tc_skel->obj, &cfg->l7.select, msg, sizeof(msg));
 			if (err)
 				return flowd_errf(e, err, "%s", msg);
 		}
 		for (size_t i = 0; i < dp->n; i++) {
-			if ((!use_xdp || cfg->l7) && (err = tc_attach_iface(dp, &dp->ifs[i], false, e)))
+			if ((!use_xdp || cfg->l7.on) && (err = tc_attach_iface(dp, &dp->ifs[i], false, e)))
 				return err;
 			if ((err = tc_attach_iface(dp, &dp->ifs[i], true, e)))
 				return err;

@@ -45,10 +45,7 @@ struct flowd_config {
 	const char *node_name;         /* NULL: the host name */
 	const char *run_dir;           /* lock files (and later the API socket) */
 	int verbose;
-	/* live L7 (flowd/payload.c) */
-	bool l7;                       /* capture payloads of selected flows (TC) */
-	struct payload_select l7_select;
-	uint64_t l7_ring_size;         /* bytes */
+	struct payload_options l7;     /* live L7 (flowd/payload.c) */
 };
 
 /* Parse argv into cfg. Returns 0 to run, 1 when --help/--version was

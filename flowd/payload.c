@@ -112,7 +112,7 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	struct payload *p;
 
 	*pp = NULL;
-	if (!cfg->l7 || !obj)
+	if (!cfg->l7.on || !obj)
 		return 0;
 	ring = bpf_object__find_map_by_name(obj, "payload_ring");
 	cnt = bpf_object__find_map_by_name(obj, "payload_counters");
@@ -262,76 +262,6 @@ int payload_finish(struct payload *p, struct flowd_err *e)
 		pipeline_flush(p->ifs[i].pl, now);
 	report_losses(p, now);
 	return 0;
-}
-
-/* --- options ---------------------------------------------------------------- */
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
-
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno)
-		return -1;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': mult = 1ull << 10; end++; break;
-	case 'm': case 'M': mult = 1ull << 20; end++; break;
-	case 'g': case 'G': mult = 1ull << 30; end++; break;
-	default: return -1;
-	}
-	if (mult > 1 && *end == 'i')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end || v > UINT64_MAX / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
-}
-
-int payload_parse_option(struct flowd_config *cfg, const char *opt, const char *arg,
-                         struct flowd_err *e)
-{
-	char err[256];
-	uint64_t v;
-
-	if (!strcmp(opt, "no-l7")) {
-		cfg->l7 = false;
-	} else if (!strcmp(opt, "l7")) {
-		cfg->l7 = true;
-	} else if (!strcmp(opt, "l7-ports")) {
-		if (payload_select_parse_ports(&cfg->l7_select, arg, err, sizeof(err)))
-			return flowd_errf(e, -1, "--l7-ports: %s", err);
-	} else if (!strcmp(opt, "l7-cidr")) {
-		if (payload_select_parse_cidrs(&cfg->l7_select, arg, err, sizeof(err)))
-			return flowd_errf(e, -1, "--l7-cidr: %s", err);
-	} else if (!strcmp(opt, "l7-proto")) {
-		if (payload_select_parse_l4(&cfg->l7_select, arg, err, sizeof(err)))
-			return flowd_errf(e, -1, "--l7-proto: %s", err);
-	} else if (!strcmp(opt, "l7-budget")) {
-		if (parse_size(arg, &v) || v > UINT32_MAX)
-			return flowd_errf(e, -1, "--l7-budget: '%s' is not a size up to 4G (e.g. 512k, 1M, 0)",
-			                  arg);
-		cfg->l7_select.budget_bytes = (uint32_t)v;
-	} else if (!strcmp(opt, "snaplen")) {
-		if (parse_size(arg, &v) || v < PAYLOAD_SNAP_MIN || v > PAYLOAD_SNAP_MAX)
-			return flowd_errf(e, -1, "--snaplen: '%s' is not a number from %d to %d", arg,
-			                  PAYLOAD_SNAP_MIN, PAYLOAD_SNAP_MAX);
-		cfg->l7_select.snaplen = (uint32_t)v;
-	} else if (!strcmp(opt, "ring-size")) {
-		if (parse_size(arg, &v) || v < 4096 || v > (1ull << 30))
-			return flowd_errf(e, -1, "--ring-size: '%s' is not a size from 4k to 1G", arg);
-		cfg->l7_ring_size = v;
-	} else {
-		return 0;
-	}
-	return 1;
 }
 
 /* --- counters ------------------------------------------------------------------ */

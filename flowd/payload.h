@@ -52,12 +52,6 @@ int payload_tick(struct payload *p, struct flowd_err *e);
  * connection flushed (parsers emit what they hold), the last losses. */
 int payload_finish(struct payload *p, struct flowd_err *e);
 
-/* Option parsing for config.c: opt is the long option's name without
- * "--"; returns 1 if it was an L7 option (0 = not ours, -1 = bad value,
- * message in e). */
-int payload_parse_option(struct flowd_config *cfg, const char *opt, const char *arg,
-                         struct flowd_err *e);
-
 struct flowd_counter;
 /* Append counters ("l7_*") to out[n..max); returns the new n. */
 size_t payload_counters(const struct payload *p, struct flowd_counter *out, size_t n, size_t max);

@@ -404,3 +404,73 @@ int payload_record_feed(struct pipeline *pl, const void *data, size_t size, uint
 	}
 	return 0;
 }
+
+/* --- command line ------------------------------------------------------------- */
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	default: return -1;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int payload_parse_option(struct payload_options *o, const char *opt, const char *arg,
+                         char *err, size_t errlen)
+{
+	char msg[200];
+	uint64_t v;
+
+	if (!strcmp(opt, "no-l7")) {
+		o->on = false;
+	} else if (!strcmp(opt, "l7")) {
+		o->on = true;
+	} else if (!strcmp(opt, "l7-ports")) {
+		if (payload_select_parse_ports(&o->select, arg, msg, sizeof(msg)))
+			return errf(err, errlen, "--l7-ports: %s", msg);
+	} else if (!strcmp(opt, "l7-cidr")) {
+		if (payload_select_parse_cidrs(&o->select, arg, msg, sizeof(msg)))
+			return errf(err, errlen, "--l7-cidr: %s", msg);
+	} else if (!strcmp(opt, "l7-proto")) {
+		if (payload_select_parse_l4(&o->select, arg, msg, sizeof(msg)))
+			return errf(err, errlen, "--l7-proto: %s", msg);
+	} else if (!strcmp(opt, "l7-budget")) {
+		if (parse_size(arg, &v) || v > UINT32_MAX)
+			return errf(err, errlen, "--l7-budget: '%s' is not a size up to 4G (e.g. 512k, 1M, 0)",
+			                  arg);
+		o->select.budget_bytes = (uint32_t)v;
+	} else if (!strcmp(opt, "snaplen")) {
+		if (parse_size(arg, &v) || v < PAYLOAD_SNAP_MIN || v > PAYLOAD_SNAP_MAX)
+			return errf(err, errlen, "--snaplen: '%s' is not a number from %d to %d", arg,
+			                  PAYLOAD_SNAP_MIN, PAYLOAD_SNAP_MAX);
+		o->select.snaplen = (uint32_t)v;
+	} else if (!strcmp(opt, "ring-size")) {
+		if (parse_size(arg, &v) || v < 4096 || v > (1ull << 30))
+			return errf(err, errlen, "--ring-size: '%s' is not a size from 4k to 1G", arg);
+		o->ring_size = v;
+	} else {
+		return 0;
+	}
+	return 1;
+}

@@ -73,6 +73,18 @@ static inline bool payload_select_has_port(const struct payload_select *s, uint1
 	return s->all_ports || ((s->ports[port >> 6] >> (port & 63)) & 1);
 }
 
+/* The command-line options of live L7 (flowd's, see its --help). */
+struct payload_options {
+	bool on;                    /* --l7 / --no-l7 */
+	struct payload_select select;
+	uint64_t ring_size;         /* --ring-size, bytes */
+};
+/* opt: a long option's name without "--" (l7, no-l7, l7-ports, l7-cidr,
+ * l7-proto, l7-budget, snaplen, ring-size), arg its value. Returns 1 if it
+ * was one of these, 0 if not, -1 for a bad value (err says why). */
+int payload_parse_option(struct payload_options *o, const char *opt, const char *arg,
+                         char *err, size_t errlen);
+
 /* Between the TC object's open and load: the ring size in bytes (rounded
  * up to a power of two, at least a page) and a scratch buffer per possible
  * CPU. 0 or a negative errno. */
