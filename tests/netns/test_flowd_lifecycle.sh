@@ -58,8 +58,8 @@ check_eq "unprivileged: nothing attached" "$(attached "$S" "$X")" ""
 ev=$T_TMP/term.json
 flowd_start "$S" "$T_TMP/term.log" -i "$X" --idle-timeout 60s --poll-interval 100ms -e "$ev" \
 	|| fail "sigterm: flowd did not start"
-check_eq "sigterm: attached while running (auto mode: native XDP on veth)" \
-	"$(attached "$S" "$X")" "xdp tc-egress clsact"
+check_eq "sigterm: attached while running (auto mode: native XDP on veth, TC ingress for L7 capture)" \
+	"$(attached "$S" "$X")" "xdp tc-ingress tc-egress clsact"
 check "sigterm: ip link says native XDP" sh -c "ip -n $S -d link show dev $X | grep -q 'xdp '"
 # The lock file is per (network namespace inode, ifindex): ifindexes repeat
 # across namespaces (tests run in parallel), so look at this namespace's only.
@@ -87,7 +87,7 @@ check "busy: names the owner ($msg)" grep -q "$X: already observed by another fl
 
 # --- SIGKILL, then the next start removes the leftovers ------------------------
 kill -KILL "$FLOWD_PID"; wait "$FLOWD_PID" 2>/dev/null
-check_eq "sigkill: programs stay attached after SIGKILL" "$(attached "$S" "$X")" "xdp tc-egress clsact"
+check_eq "sigkill: programs stay attached after SIGKILL" "$(attached "$S" "$X")" "xdp tc-ingress tc-egress clsact"
 flowd_start "$S" "$T_TMP/restart.log" -i "$X" -e /dev/null || fail "sigkill: restart failed"
 check "sigkill: restart removed the leftover XDP program" grep -q "$X: removed leftover XDP program" "$T_TMP/restart.log"
 check "sigkill: restart removed the leftover TC program" grep -q "$X: removed leftover TC egress program flow_tc_egress" "$T_TMP/restart.log"
