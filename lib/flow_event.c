@@ -2,7 +2,9 @@
 /* Event lifecycle and the per-event arena. */
 #include "flow_event.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,39 @@ const char *fe_printf(struct flow_event *ev, const char *fmt, ...)
 #if FE_POOL_MAX
 static _Thread_local struct flow_event *fe_pool[FE_POOL_MAX];
 static _Thread_local unsigned fe_pool_n;
+static _Thread_local bool fe_pool_registered;
+static pthread_key_t fe_pool_key;
+static pthread_once_t fe_pool_once = PTHREAD_ONCE_INIT;
+
+/* A thread that ends gives its kept events back. */
+static void fe_pool_drain(void *unused)
+{
+	(void)unused;
+	while (fe_pool_n) {
+		struct flow_event *ev = fe_pool[--fe_pool_n];
+		free(ev->arena->head);
+		free(ev);
+	}
+}
+
+static void fe_pool_key_init(void)
+{
+	if (pthread_key_create(&fe_pool_key, fe_pool_drain))
+		fe_pool_key = (pthread_key_t)-1;
+}
+
+/* The first time this thread keeps an event: have it drained at thread
+ * exit. False if that cannot be arranged (then nothing is kept). */
+static bool fe_pool_register(void)
+{
+	if (fe_pool_registered)
+		return true;
+	pthread_once(&fe_pool_once, fe_pool_key_init);
+	if (fe_pool_key == (pthread_key_t)-1 || pthread_setspecific(fe_pool_key, (void *)1))
+		return false;
+	fe_pool_registered = true;
+	return true;
+}
 #endif
 
 struct flow_event *flow_event_new(void)
@@ -132,7 +167,7 @@ void flow_event_free(struct flow_event *ev)
 		c = next;
 	}
 #if FE_POOL_MAX
-	if (fe_pool_n < FE_POOL_MAX) {
+	if (fe_pool_n < FE_POOL_MAX && fe_pool_register()) {
 		if (keep)
 			keep->next = NULL;
 		ev->arena->head = keep;
