@@ -92,19 +92,46 @@ mock_up() {
 	MOCK_PORTS=$ports
 }
 
+# cap_start: capture the client's veth; returns once tcpdump listens (a
+# fixed sleep lost the first packets when tcpdump started slowly).
 cap_start() {
 	ip netns exec "$C" tcpdump -i "$VC" -s 0 -U --immediate-mode -w "$T_TMP/cap.pcap" 'tcp port 9092' \
-		>/dev/null 2>&1 &
+		>/dev/null 2>"$T_TMP/cap.log" &
 	CAP_PID=$!
 	T_PIDS+=("$CAP_PID")
-	sleep 0.5
+	wait_until 20 grep -q 'listening on' "$T_TMP/cap.log" || die "tcpdump did not start: $(cat "$T_TMP/cap.log")"
+}
+
+# cap_settled: the capture file has not grown for 0.5 s (20 s at most):
+# tcpdump has written what the clients exchanged (-U writes each packet);
+# SIGINT drops what it has not read yet.
+cap_settled() {
+	local prev=-1 cur same=0 i
+	for i in $(seq 80); do
+		cur=$(stat -c %s "$T_TMP/cap.pcap" 2>/dev/null || echo 0)
+		if [ "$cur" = "$prev" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 2 ] && return 0
+		else
+			same=0
+		fi
+		prev=$cur
+		sleep 0.25
+	done
+	return 1
 }
 
 # cap_stop NAME: finish the capture, keep it and the client log.
 cap_stop() {
-	sleep 1
+	cap_settled || die "capture still growing after 20 s"
 	kill -INT "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
+	# every packet that matched was written (none dropped, none left unread)
+	local got seen
+	got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$T_TMP/cap.log")
+	seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$T_TMP/cap.log")
+	[ -n "$got" ] && [ "$got" = "$seen" ] && grep -q '^0 packets dropped by kernel' "$T_TMP/cap.log" ||
+		die "capture incomplete: $(tr '\n' ' ' <"$T_TMP/cap.log")"
 	cp "$T_TMP/cap.pcap" "$OUT/$1.pcap"
 	[ -n "${KEEP_LOG:-}" ] && cp "$T_TMP/client.log" "$KEEP_LOG"
 	# client records: "<broker> sent|recv <ApiName> v<N> corr <id>"; broker
