@@ -47,6 +47,7 @@
 #define H2_MIN_STREAMS 256         /* concurrent streams tracked at least */
 #define H2_RESYNC_BUF (64 * 1024)  /* bytes searched for a frame boundary */
 #define H2_SMALL 16                /* payload bytes kept of control frames */
+#define H2_CONN_HEADER_BUDGET (1024 * 1024)   /* header bytes held per connection */
 
 enum h2_frame_type {
 	H2_DATA = 0, H2_HEADERS, H2_PRIORITY, H2_RST_STREAM, H2_SETTINGS,
@@ -127,6 +128,7 @@ struct h2_conn {
 	struct h2_stream **streams;
 	size_t nstreams, cap_streams, max_streams;
 	uint32_t max_client_sid;   /* highest client stream id seen */
+	size_t hdr_held;           /* header bytes held by all streams */
 	bool joined;               /* state before our first byte unknown */
 	bool any_request;          /* a client header block was seen */
 	int cur_dir;               /* direction whose header block is being decoded */
@@ -152,15 +154,17 @@ static void count(struct h2_conn *c, const char *name)
 /* ---------------------------------------------------------------------------
  * Messages: header fields and gRPC message counting */
 
-static void msg_free(struct h2_msg *m)
+static void msg_free(struct h2_conn *c, struct h2_msg *m)
 {
+	c->hdr_held -= m->hdr_bytes;
 	free(m->buf);
 	memset(m, 0, sizeof(*m));
 }
 
 /* Drop the fields (a 1xx response), keep the counters. */
-static void msg_clear_fields(struct h2_msg *m)
+static void msg_clear_fields(struct h2_conn *c, struct h2_msg *m)
 {
+	c->hdr_held -= m->hdr_bytes;
 	m->len = 0;
 	m->nfields = 0;
 	m->hdr_bytes = 0;
@@ -175,6 +179,12 @@ static void msg_add(struct h2_conn *c, struct h2_msg *m, const uint8_t *name, si
 	if (m->hdr_bytes + nlen + vlen > c->cfg->max_header_bytes) {
 		m->over = true;
 		count(c, "http2.header_bytes_exceeded");
+		return;
+	}
+	if (c->hdr_held + nlen + vlen > H2_CONN_HEADER_BUDGET) {
+		/* many streams with large headers: bound the connection too */
+		m->over = true;
+		count(c, "http2.header_budget_exceeded");
 		return;
 	}
 	size_t need = m->len + nlen + vlen + 2;
@@ -204,6 +214,7 @@ static void msg_add(struct h2_conn *c, struct h2_msg *m, const uint8_t *name, si
 	m->len = need;
 	m->nfields++;
 	m->hdr_bytes += nlen + vlen;
+	c->hdr_held += nlen + vlen;
 }
 
 /* Iterate fields: *off starts at 0. */
@@ -305,8 +316,8 @@ static void stream_remove(struct h2_conn *c, struct h2_stream *s)
 			break;
 		}
 	}
-	msg_free(&s->req);
-	msg_free(&s->resp);
+	msg_free(c, &s->req);
+	msg_free(c, &s->resp);
 	free(s);
 }
 
@@ -578,7 +589,7 @@ static void block_finish(struct h2_conn *c, int d)
 		if (!s->resp_headers) {
 			uint32_t code = parse_status(msg_get(&s->resp, ":status"));
 			if (code >= 100 && code < 200 && !D->blk_end_stream) {
-				msg_clear_fields(&s->resp);   /* informational: the final one follows */
+				msg_clear_fields(c, &s->resp);   /* informational: the final one follows */
 				break;
 			}
 			s->resp_headers = true;
@@ -1173,8 +1184,8 @@ static void h2_destroy(void *state)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->nstreams; i++) {
-		msg_free(&c->streams[i]->req);
-		msg_free(&c->streams[i]->resp);
+		msg_free(c, &c->streams[i]->req);
+		msg_free(c, &c->streams[i]->resp);
 		free(c->streams[i]);
 	}
 	free(c->streams);

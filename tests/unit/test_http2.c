@@ -639,6 +639,41 @@ static void test_limits(void)
 	peer_free(&p);
 }
 
+/* Header bytes held per connection are bounded across streams, and
+ * released when streams finish. */
+static void test_budget(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	static char big[30001];
+	memset(big, 'h', 30000);
+	nghttp2_nv nv[] = {
+		H2NV(":method", "GET"), H2NV(":scheme", "http"), H2NV(":authority", "a"), H2NV(":path", "/"),
+		{ (uint8_t *)"x-big", (uint8_t *)big, 5, 30000, 0 },
+	};
+	for (uint32_t i = 0; i < 40; i++)   /* 40 x 30 kB: beyond the 1 MB budget */
+		h2b_headers(&p.c, p.cli, 1 + 2 * i, true, nv, 5, 16000);
+	flush(&h, &p, C2S, 10);
+	CHECK_U64("budget: 40 requests", h.n_events, 40);
+	size_t whole = 0;
+	for (size_t i = 0; i < h.n_events; i++)
+		whole += !h.events[i]->l7_info.truncated && l7h_http_header(h.events[i], "X-Big");
+	CHECK_U64("budget: the first 34 kept their header", whole, 34);
+	CHECK_U64("budget: counted", l7h_counter(&h, "http2.header_budget_exceeded"), 6);
+	for (uint32_t i = 0; i < 40; i++)
+		h2b_headers(&p.s, p.srv, 1 + 2 * i, true, ok_resp, 3, 0);
+	flush(&h, &p, S2C, 20);
+	h2b_headers(&p.c, p.cli, 81, true, nv, 5, 16000);
+	flush(&h, &p, C2S, 30);
+	CHECK_U64("budget: 81 events", h.n_events, 81);
+	if (h.n_events == 81)
+		CHECK("budget: released when streams end", !h.events[80]->l7_info.truncated &&
+		      l7h_http_header(h.events[80], "X-Big"));
+	l7h_free(&h);
+	peer_free(&p);
+}
+
 /* HTTP/1.1 Upgrade: h2c: http1.c hands over; the server's first bytes are
  * its SETTINGS and the response to the upgrade request on stream 1. */
 static void test_upgrade(void)
@@ -733,6 +768,7 @@ int main(void)
 	test_midstream();
 	test_gaps();
 	test_limits();
+	test_budget();
 	test_upgrade();
 	test_close();
 	test_probe();
