@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Live L7, DNS: flowd on the server's veth, dnsmasq answering for
+# example.test (local names, NXDOMAIN for the rest of the zone), dig as the
+# client over UDP and TCP, IPv4 and IPv6 transport. flowd must report one
+# query and one response event per dig exchange, with the right rcodes,
+# and the same L7 events as `flowctl replay` of a tcpdump capture of the
+# same interface.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+C=ldc$T_ID S=lds$T_ID
+CI=c$T_ID SI=s$T_ID
+netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "setup: namespaces"; t_done; }
+addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
+addr_add "$C" "$CI" 2001:db8::1/64; addr_add "$S" "$SI" 2001:db8::2/64
+bg ip netns exec "$S" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+	--bind-interfaces --listen-address=198.18.0.2 --listen-address=2001:db8::2 --port=53 \
+	--user=root --pid-file="$T_TMP/dnsmasq.pid" --local=/example.test/ \
+	--host-record=www.example.test,198.18.0.80,2001:db8::80 \
+	--address=/api.example.test/198.18.0.81 --log-facility="$T_TMP/dnsmasq.log" 2>/dev/null
+check "setup: dnsmasq answers" wait_until 5 sh -c \
+	"ip netns exec $C dig +short +time=1 +tries=1 @198.18.0.2 www.example.test A | grep -q 198.18.0.80"
+
+ev=$T_TMP/dns.json pcap=$T_TMP/dns.pcap log=$T_TMP/dns.log
+flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" || { fail "flowd did not start"; t_done; }
+tcpdump_start "$S" "$SI" "$pcap" || fail "tcpdump did not start"
+
+# dig_q ARGS...: one exchange; its rcode (NOERROR, NXDOMAIN, ...) appended to $RCODES
+RCODES=$T_TMP/rcodes
+: >"$RCODES"
+dig_q() {
+	ip netns exec "$C" dig +time=2 +tries=1 "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p' >>"$RCODES"
+}
+dig_q @198.18.0.2 www.example.test A
+dig_q @198.18.0.2 www.example.test AAAA
+dig_q @198.18.0.2 api.example.test A
+dig_q @198.18.0.2 nothing.example.test A
+dig_q @198.18.0.2 other.example.test MX
+dig_q @198.18.0.2 +tcp www.example.test A
+dig_q @198.18.0.2 +tcp nothing.example.test A
+dig_q @2001:db8::2 www.example.test AAAA
+dig_q @2001:db8::2 +tcp api.example.test A
+sleep 0.3
+check "tcpdump dropped no packets" tcpdump_stop "$pcap"
+stop_wait "$FLOWD_PID"
+check_eq "flowd exits 0" "$?" 0
+
+n=$(grep -c . "$RCODES")
+check_eq "dig made 9 exchanges" "$n" 9
+check_eq "dig saw 3 NXDOMAIN" "$(grep -c NXDOMAIN "$RCODES")" 3
+"$FLOWCTL" replay -o json "$pcap" >"$T_TMP/replay.json" || fail "flowctl replay failed"
+"$PY" "$TOP/tests/lib/l7_compare.py" dns "$ev" "$T_TMP/replay.json" \
+	--expect "dns.query=$n" --expect "dns.response=$n" \
+	--expect "dns.response.0=$(grep -c NOERROR "$RCODES")" --expect "dns.response.3=3" ||
+	T_FAILS=$((T_FAILS + 1))
+check "the A answer is there" grep -q '"query":"www.example.test.","ips":\["198.18.0.80"\]' "$ev"
+check "the AAAA answer is there" grep -q '"query":"www.example.test.","ips":\["2001:db8::80"\]' "$ev"
+check "no ring loss" grep -q ' l7_lost_ring_full=0 ' "$log"
+t_done
