@@ -70,6 +70,9 @@ $(BUILD)/%.bpf.o: %.bpf.c $(wildcard include/*.h) | deps
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# the benchmark's "TC without payload capture" is tc/flow_tc.bpf.c itself
+$(BUILD)/tests/bpf/bench_tc_nocap.bpf.o: tc/flow_tc.bpf.c
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 

@@ -38,6 +38,7 @@ struct flowd {
 	struct output *out;
 	struct poller *poller;
 	struct payload *payload;      /* NULL: no live L7 */
+	bool payload_more;            /* the ring held more than one batch */
 	int epfd;
 	struct flowd_source sig, poll_timer, stats_timer, payload_ring;
 	bool stop;
@@ -121,7 +122,9 @@ static int on_poll(struct flowd *d, struct flowd_err *e)
 
 static int on_payload(struct flowd *d, struct flowd_err *e)
 {
-	return payload_consume(d->payload, e);
+	int rc = payload_consume(d->payload, e);
+	d->payload_more = rc == 1;
+	return rc < 0 ? rc : 0;
 }
 
 static int on_stats(struct flowd *d, struct flowd_err *e)
@@ -210,7 +213,10 @@ static int run(struct flowd *d, struct flowd_err *e)
 
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(d->epfd, evs, 8, -1);
+		/* records left in the payload ring: the kernel does not signal
+		 * again until flowd has caught up, so keep reading between the
+		 * other events */
+		int n = epoll_wait(d->epfd, evs, 8, d->payload_more ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -221,6 +227,8 @@ static int run(struct flowd *d, struct flowd_err *e)
 			if ((err = s->handle(d, e)))
 				return err;
 		}
+		if (d->payload_more && (err = on_payload(d, e)))
+			return err;
 	}
 
 	/* Stop the programs first, so the last read is final; then end every

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,11 @@
  * signals and timers are served while the ring is busy. */
 #define CONSUME_BATCH 4096
 #define STOP_BATCH 1    /* sample callback's "stop here" */
+/* The programs wake flowd only when a quarter of the ring is full (one
+ * wakeup per batch instead of one per packet: payload_config.wakeup_bytes);
+ * below that, flowd reads the ring this often. Bounds the delay of an L7
+ * event. */
+#define DRAIN_INTERVAL_NS 10000000ull
 
 struct pl_iface {
 	uint32_t ifindex;
@@ -31,6 +38,8 @@ struct payload {
 	struct output *out;
 	struct datapath *dp;
 	struct ring_buffer *rb;
+	int epfd;                    /* the ring's wakeups + the drain timer */
+	int timer_fd;
 	int counters_fd;
 	char node_name[256];
 	struct pl_iface ifs[FLOWD_MAX_IFACES];
@@ -124,6 +133,7 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	p->out = out;
 	p->dp = dp;
+	p->epfd = p->timer_fd = -1;
 	p->counters_fd = bpf_map__fd(cnt);
 	if (cfg->node_name)
 		snprintf(p->node_name, sizeof(p->node_name), "%s", cfg->node_name);
@@ -158,6 +168,20 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 		payload_free(p);
 		return flowd_errf(e, err, "cannot open the payload ring buffer: %s", strerror(-err));
 	}
+	{
+		struct itimerspec its = { .it_interval = { 0, DRAIN_INTERVAL_NS }, .it_value = { 0, DRAIN_INTERVAL_NS } };
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		p->epfd = epoll_create1(EPOLL_CLOEXEC);
+		p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (p->epfd < 0 || p->timer_fd < 0 || timerfd_settime(p->timer_fd, 0, &its, NULL) ||
+		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->timer_fd, &ev) ||
+		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(p->rb), &ev)) {
+			int err = -errno;
+			payload_free(p);
+			return flowd_errf(e, err, "payload ring: epoll/timer: %s", strerror(-err));
+		}
+	}
 	sync_clock(p);
 	*pp = p;
 	return 0;
@@ -168,6 +192,10 @@ void payload_free(struct payload *p)
 	if (!p)
 		return;
 	ring_buffer__free(p->rb);
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->timer_fd >= 0)
+		close(p->timer_fd);
 	for (size_t i = 0; i < p->n_ifs; i++)
 		pipeline_free(p->ifs[i].pl);
 	free(p);
@@ -175,7 +203,7 @@ void payload_free(struct payload *p)
 
 int payload_fd(const struct payload *p)
 {
-	return ring_buffer__epoll_fd(p->rb);
+	return p->epfd;
 }
 
 static int consume(struct payload *p, struct flowd_err *e)
@@ -195,9 +223,11 @@ static int consume(struct payload *p, struct flowd_err *e)
 
 int payload_consume(struct payload *p, struct flowd_err *e)
 {
-	int rc = consume(p, e);
+	uint64_t expirations;
 
-	return rc < 0 ? rc : 0;
+	if (read(p->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return flowd_errf(e, -errno, "payload drain timer: %s", strerror(errno));
+	return consume(p, e);
 }
 
 /* Report what the kernel lost since the last report, as one lost_events

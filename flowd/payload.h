@@ -44,7 +44,10 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 void payload_free(struct payload *p);
 
 int payload_fd(const struct payload *p);
-/* Read what the ring holds (at most a batch, so the loop stays responsive). */
+/* Read what the ring holds, at most a batch so that the loop stays
+ * responsive: 1 when records are left (call again soon: the kernel does
+ * not signal the fd again until the reader has caught up), 0 when the
+ * ring is empty, or a negative errno. */
 int payload_consume(struct payload *p, struct flowd_err *e);
 /* Timeouts in the pipelines, kernel losses reported. */
 int payload_tick(struct payload *p, struct flowd_err *e);

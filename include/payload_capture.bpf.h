@@ -195,6 +195,7 @@ static __always_inline void payload_refill(struct flow_entry *e, const struct pa
 __noinline int payload_capture(struct __sk_buff *skb, struct flow_entry *e, __u32 hdr, __u32 plen)
 {
 	__u32 zero = 0, len, wire_len, cap, got, flags = 0;
+	__u64 wake;
 	struct payload_config *cfg;
 	struct payload_scratch *b;
 	__u64 now;
@@ -231,19 +232,24 @@ __noinline int payload_capture(struct __sk_buff *skb, struct flow_entry *e, __u3
 		payload_cnt_add(PAYLOAD_CNT_SNAP_CUT, 1);
 		payload_cnt_add(PAYLOAD_CNT_SNAP_CUT_BYTES, plen - got);
 	}
-	/* budget: what is left of it, then headers only */
-	if (cfg->budget_bytes && got) {
+	/* budget: the first head_bytes of every packet's payload are free (a
+	 * message header usually starts a packet: the parsers keep finding
+	 * the next message), the rest costs tokens; when they run out, the
+	 * rest of the packet is a gap */
+	if (cfg->budget_bytes && got > cfg->head_bytes) {
+		__u32 over = got - cfg->head_bytes;
+
 		payload_refill(e, cfg, now);
-		if (got > e->pl_tokens) {
+		if (over > e->pl_tokens) {
 			__u32 t = e->pl_tokens;
 
 			flags |= PAYLOAD_F_BUDGET_CUT;
 			payload_cnt_add(PAYLOAD_CNT_BUDGET_CUT, 1);
-			payload_cnt_add(PAYLOAD_CNT_BUDGET_CUT_BYTES, got - t);
-			cap = hdr + t;
+			payload_cnt_add(PAYLOAD_CNT_BUDGET_CUT_BYTES, over - t);
+			cap = hdr + cfg->head_bytes + t;
 			e->pl_tokens = 0;
 		} else {
-			e->pl_tokens -= got;
+			e->pl_tokens -= over;
 		}
 	}
 
@@ -279,7 +285,16 @@ __noinline int payload_capture(struct __sk_buff *skb, struct flow_entry *e, __u3
 		payload_cnt_add(PAYLOAD_CNT_COPY_ERR, 1);
 		return 0;
 	}
-	if (bpf_ringbuf_output(&payload_ring, b, sizeof(b->r) + cap, 0)) {
+	/* wake the reader once, when the data waiting crosses wakeup_bytes
+	 * (a wakeup per record beyond it would cost microseconds each) */
+	wake = 0;
+	if (cfg->wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&payload_ring, BPF_RB_AVAIL_DATA);
+
+		wake = avail < cfg->wakeup_bytes && avail + sizeof(b->r) + cap >= cfg->wakeup_bytes
+		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&payload_ring, b, sizeof(b->r) + cap, wake)) {
 		payload_cnt_add(PAYLOAD_CNT_RING_FULL, 1);
 		payload_cnt_add(PAYLOAD_CNT_RING_FULL_BYTES, wire_len);
 		return 0;

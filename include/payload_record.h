@@ -28,9 +28,9 @@
 #define PAYLOAD_SNAP_MAX 65536
 #define PAYLOAD_SNAP_MIN 128          /* smallest: room for every header we parse */
 #define PAYLOAD_SNAP_DEFAULT PAYLOAD_SNAP_MAX
-#define PAYLOAD_RING_DEFAULT (8u << 20)
+#define PAYLOAD_RING_DEFAULT (32u << 20)
 #define PAYLOAD_BUDGET_DEFAULT (1u << 20)      /* burst, bytes per directional flow */
-#define PAYLOAD_RATE_DEFAULT (1u << 20)        /* refill, bytes per second */
+#define PAYLOAD_HEAD_BYTES 512                 /* per packet, outside the budget */
 #define PAYLOAD_CIDRS_MAX 1024
 #define PAYLOAD_MARKS_MAX 16384
 
@@ -84,6 +84,12 @@ struct payload_config {
 	__u32 budget_bytes;     /* per directional flow: payload bytes it may
 	                         * capture in a burst (0: no budget) */
 	__u32 budget_per_unit;  /* refill per 2^20 ns: rate (bytes/s) * 2^20 / 1e9 */
+	__u32 head_bytes;       /* payload bytes at the start of every packet the
+	                         * budget does not count (PAYLOAD_HEAD_BYTES) */
+	__u32 wakeup_bytes;     /* wake the reader only once this much waits in the
+	                         * ring (it also reads on a short timer): one
+	                         * wakeup per batch, not per packet. 0: the
+	                         * kernel's default (wake when it has caught up) */
 	__u8 l4_mask;           /* PAYLOAD_L4_TCP | PAYLOAD_L4_UDP */
 	__u8 all_ports;
 	__u8 use_cidrs;

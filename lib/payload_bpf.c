@@ -266,6 +266,7 @@ int payload_bpf_configure(struct bpf_object *obj, const struct payload_select *s
 	cfg.enabled = s->enabled;
 	cfg.snaplen = s->snaplen;
 	cfg.budget_bytes = s->budget_bytes;
+	cfg.head_bytes = PAYLOAD_HEAD_BYTES;
 	/* bytes per 2^20 ns at budget_bytes per second, at least 1 */
 	cfg.budget_per_unit = (__u32)(((uint64_t)s->budget_bytes << 20) / 1000000000ull);
 	if (s->budget_bytes && !cfg.budget_per_unit)
@@ -275,6 +276,11 @@ int payload_bpf_configure(struct bpf_object *obj, const struct payload_select *s
 	cfg.use_cidrs = s->n_cidrs > 0;
 	cfg.use_marks = old.use_marks;
 	cfg.probe_packets = s->probe_packets;
+	cfg.wakeup_bytes = s->wakeup_bytes;
+	if (!cfg.wakeup_bytes) {
+		struct bpf_map *ring = bpf_object__find_map_by_name(obj, "payload_ring");
+		cfg.wakeup_bytes = ring ? bpf_map__max_entries(ring) / 4 : 0;
+	}
 	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
 		goto map_err;
 	return 0;

@@ -46,6 +46,9 @@ struct payload_select {
 	uint32_t budget_bytes;                 /* per directional flow and second
 	                                        * (also the burst); 0: no budget */
 	uint8_t probe_packets;                 /* see PAYLOAD_PROBE */
+	uint32_t wakeup_bytes;                 /* see struct payload_config; 0:
+	                                        * a quarter of the ring (set by
+	                                        * payload_bpf_configure) */
 };
 
 /* The well-known ports of the parsers we have (HTTP, HTTP/2 and gRPC, DNS,

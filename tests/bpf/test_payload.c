@@ -408,7 +408,8 @@ static void test_budget(void)
 	E.sel.budget_bytes = 1000;   /* 1000 bytes, and 1000 more per second */
 	reconfigure();
 	counters(before);
-	tcp4(&a, 40003, 80, FLOW_TCP_ACK, 600);
+	/* 512 payload bytes per packet are free, the other 888 cost tokens */
+	tcp4(&a, 40003, 80, FLOW_TCP_ACK, 1400);
 	for (int i = 0; i < 3; i++)
 		send_hook(TC_EG, &a);
 	n = drain();
@@ -419,16 +420,16 @@ static void test_budget(void)
 		CHECK_U64("budget: first record whole", recs[0].h.cap_len, a.len);
 		CHECK_U64("budget: first record not cut", recs[0].h.flags, 0);
 		CHECK_U64("budget: second record cut by the budget", recs[1].h.flags, PAYLOAD_F_BUDGET_CUT);
-		CHECK("budget: second record has what was left (400 B + at most 1 ms of refill)",
-		      recs[1].h.cap_len >= 54 + 400 && recs[1].h.cap_len <= 54 + 410);
-		CHECK("budget: third record headers only (+ at most 1 ms of refill)",
-		      recs[2].h.cap_len >= 54 && recs[2].h.cap_len <= 56);
+		CHECK("budget: second record has the free head and what was left (112 B + at most 1 ms of refill)",
+		      recs[1].h.cap_len >= 54 + 512 + 112 && recs[1].h.cap_len <= 54 + 512 + 122);
+		CHECK("budget: third record has the free head only (+ at most 1 ms of refill)",
+		      recs[2].h.cap_len >= 54 + 512 && recs[2].h.cap_len <= 54 + 514);
 		CHECK_U64("budget: third record flagged", recs[2].h.flags, PAYLOAD_F_BUDGET_CUT);
 		CHECK_U64("budget: third record wire length", recs[2].h.wire_len, a.len);
 	}
 	counters(now);
 	CHECK_U64("budget: captured + cut = sent payload", got + now[PAYLOAD_CNT_BUDGET_CUT_BYTES] -
-	          before[PAYLOAD_CNT_BUDGET_CUT_BYTES], 3 * 600);
+	          before[PAYLOAD_CNT_BUDGET_CUT_BYTES], 3 * 1400);
 	CHECK_U64("budget: two records cut", now[PAYLOAD_CNT_BUDGET_CUT] - before[PAYLOAD_CNT_BUDGET_CUT], 2);
 	/* a second later the bucket is full again */
 	usleep(1100000);

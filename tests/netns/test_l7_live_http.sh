@@ -98,6 +98,32 @@ check "xdp: XDP ingress with TC capture" grep -q "ingress XDP native mode, egres
 run_case tc --xdp-mode off
 check "tc: TC on both hooks" grep -q "ingress TC, egress TC" "$T_TMP/tc.log"
 
+# A budget far below the bodies: the big bodies are gaps of known size, and
+# the parser stays in step on the keep-alive connection (every transaction
+# after a cut body is still reported, with its status).
+name=budget ev=$T_TMP/budget.json pcap=$T_TMP/budget.pcap log=$T_TMP/budget.log
+CODES=$T_TMP/budget.codes
+: >"$CODES"
+if flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" --l7-budget 16k &&
+	tcpdump_start "$S" "$SI" "$pcap"; then
+	curl_codes "http://198.18.0.2/big.bin" "http://198.18.0.2/nope" "http://198.18.0.2/big.bin" \
+		"http://198.18.0.2/fail/" "http://198.18.0.2/big.bin" "http://198.18.0.2/"
+	sleep 0.3
+	check "budget: tcpdump dropped no packets" tcpdump_stop "$pcap"
+	stop_wait "$FLOWD_PID"
+	check_eq "budget: curl saw 200 404 200 500 200 200" "$(tr '\n' ' ' <"$CODES")" "200 404 200 500 200 200 "
+	cut=$(cut_bytes "$log")
+	check "budget: the budget cut the bodies (${cut} bytes)" test "$cut" -gt 150000
+	"$FLOWCTL" replay -o json "$pcap" >"$T_TMP/budget.replay.json" || fail "budget: flowctl replay failed"
+	"$PY" "$TOP/tests/lib/l7_compare.py" budget "$ev" "$T_TMP/budget.replay.json" \
+		--expect "http.request=6" --expect "http.response=6" --expect "http.response.200=4" \
+		--expect "http.response.404=1" --expect "http.response.500=1" --cut-bytes "$cut" ||
+		T_FAILS=$((T_FAILS + 1))
+	check "budget: cut bodies are reported as gaps" grep -q '"l7_info":{"gap_bytes":' "$ev"
+else
+	fail "budget: flowd or tcpdump did not start"
+fi
+
 # --no-l7: no L7 events, no capture
 : >"$T_TMP/codes"
 CODES=$T_TMP/codes
