@@ -70,6 +70,11 @@ static const char usage_text[] =
 "                             limit). Beyond it packets go up with their\n"
 "                             headers only: the parsers see a gap of known\n"
 "                             size (counter l7_budget_cut_bytes).\n"
+"      --l7-detect N          Also capture the first N payload packets of\n"
+"                             every other TCP/UDP flow (1-255; default 0:\n"
+"                             off). When flowd recognises a protocol in them,\n"
+"                             that flow, and new flows to the same server\n"
+"                             address and port, are captured in full.\n"
 "      --snaplen N            Frame bytes per packet, headers included\n"
 "                             (default 4096, 128 to 16384).\n"
 "      --ring-size SIZE       Kernel ring buffer for the packets (default 8M,\n"
@@ -153,6 +158,7 @@ static const struct option long_opts[] = {
 	{ "l7-cidr", required_argument, NULL, OPT_L7 },
 	{ "l7-proto", required_argument, NULL, OPT_L7 },
 	{ "l7-budget", required_argument, NULL, OPT_L7 },
+	{ "l7-detect", required_argument, NULL, OPT_L7 },
 	{ "snaplen", required_argument, NULL, OPT_L7 },
 	{ "ring-size", required_argument, NULL, OPT_L7 },
 	{ "verbose", no_argument, NULL, 'v' },

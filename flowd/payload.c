@@ -15,8 +15,11 @@
 
 #include "counters.h"
 #include "flow_event.h"
+#include "flow_table.h"
 #include "payload_bpf.h"
 #include "pipeline.h"
+
+#include <arpa/inet.h>
 
 /* Records per payload_consume(): bounds the time one call takes, so
  * signals and timers are served while the ring is busy. */
@@ -27,6 +30,7 @@
  * below that, flowd reads the ring this often. Bounds the delay of an L7
  * event. */
 #define DRAIN_INTERVAL_NS 10000000ull
+#define DETECTED_MAX 4096   /* server endpoints turned on after detection */
 
 struct pl_iface {
 	uint32_t ifindex;
@@ -50,7 +54,10 @@ struct payload {
 	struct payload_feed_stats feed;
 	struct payload_stats st;
 	uint64_t kernel[PAYLOAD_CNT_MAX];
-	int out_err;
+	/* --l7-detect: servers found by their traffic (selection in the kernel) */
+	const struct payload_select *sel;
+	struct payload_mark_key detected[DETECTED_MAX];
+	size_t n_detected;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -70,10 +77,83 @@ static void sync_clock(struct payload *p)
 	p->mono_to_real = (int64_t)(r - (m0 + (m1 - m0) / 2));
 }
 
+static bool addr_of(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = 4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 6;
+		return true;
+	}
+	return false;
+}
+
+/* Turn on the live flow entries of one direction of a connection on this
+ * interface, at both hooks. */
+static void mark_flows(struct payload *p, uint8_t family, const uint8_t *sa, uint16_t sp,
+                       const uint8_t *da, uint16_t dp, uint8_t proto, uint32_t ifindex)
+{
+	struct flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr, sa, 16);
+	memcpy(k.daddr, da, 16);
+	k.sport = sp;
+	k.dport = dp;
+	k.ifindex = ifindex;
+	k.family = family;
+	k.proto = proto;
+	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
+		k.direction = (uint8_t)dir;
+		p->st.flows_marked += (uint64_t)payload_flow_mark(datapath_table(p->dp),
+		                                                  datapath_table_cfg(p->dp), &k, PAYLOAD_ON);
+	}
+}
+
+/* --l7-detect: an L7 event on a connection the port/CIDR selection does
+ * not cover means its probe window showed a protocol: capture the rest of
+ * it, and new connections to that server from their first packet. */
+static void detected(struct payload *p, const struct flow_event *ev)
+{
+	struct payload_mark_key srv;
+	uint8_t caddr[16], family, family2;
+	uint16_t cport;
+	bool req = ev->l7.type == FE_L7_REQUEST;
+
+	if (ev->type != FE_TYPE_L7 || (ev->l4 != FE_L4_TCP && ev->l4 != FE_L4_UDP))
+		return;
+	memset(&srv, 0, sizeof(srv));
+	if (!addr_of(req ? ev->ip_dst : ev->ip_src, &family, srv.addr) ||
+	    !addr_of(req ? ev->ip_src : ev->ip_dst, &family2, caddr) || family != family2)
+		return;
+	srv.port = req ? ev->dport : ev->sport;
+	cport = req ? ev->sport : ev->dport;
+	srv.family = family;
+	srv.proto = ev->l4 == FE_L4_TCP ? 6 : 17;
+	if (payload_select_matches(p->sel, family, srv.addr, srv.port, caddr, cport, srv.proto))
+		return;   /* selected anyway: never probed */
+	for (size_t i = 0; i < p->n_detected; i++)
+		if (!memcmp(&p->detected[i], &srv, sizeof(srv)))
+			return;   /* done already (its new flows start selected) */
+	if (p->n_detected < DETECTED_MAX) {
+		p->detected[p->n_detected++] = srv;
+		if (payload_bpf_mark_endpoint(datapath_tc_object(p->dp), family, srv.addr, srv.port, srv.proto,
+		                              PAYLOAD_ON) == 0)
+			p->st.endpoints_marked++;
+	}
+	mark_flows(p, family, caddr, cport, srv.addr, srv.port, srv.proto, ev->ifindex);
+	mark_flows(p, family, srv.addr, srv.port, caddr, cport, srv.proto, ev->ifindex);
+}
+
 static void on_event(void *user, struct flow_event *ev)
 {
 	struct payload *p = user;
 
+	if (p->sel->probe_packets)
+		detected(p, ev);
 	if (output_flow(p->out, ev) == 0)
 		p->st.events++;
 	flow_event_free(ev);
@@ -133,6 +213,7 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	p->out = out;
 	p->dp = dp;
+	p->sel = &cfg->l7.select;
 	p->epfd = p->timer_fd = -1;
 	p->counters_fd = bpf_map__fd(cnt);
 	if (cfg->node_name)
@@ -327,6 +408,8 @@ size_t payload_counters(const struct payload *p, struct flowd_counter *out, size
 	ADD("l7_parse_errors", p->feed.parse_errors, 0);
 	ADD("l7_events", p->st.events, 0);
 	ADD("l7_lost_reported", p->st.lost_reported, 0);
+	ADD("l7_detected_servers", p->st.endpoints_marked, 0);
+	ADD("l7_detected_flows", p->st.flows_marked, 0);
 	if (payload_bpf_read_counters(p->counters_fd, k) == 0)
 		for (int i = 0; i < PAYLOAD_CNT_MAX; i++)
 			ADD(kname[i], k[i], 1);

@@ -36,6 +36,8 @@ struct payload_stats {
 	uint64_t lost_reported;     /* ... of which reported in lost_events so far */
 	uint64_t lost_notices;      /* lost_events records written */
 	uint64_t consume_batches_cut;  /* consume calls that stopped at the batch bound */
+	uint64_t endpoints_marked;  /* --l7-detect: servers whose new flows are captured */
+	uint64_t flows_marked;      /* --l7-detect: live flow entries turned on */
 };
 
 /* NULL *p (and 0) when L7 is off (--no-l7, or no TC programs). */

@@ -186,6 +186,34 @@ int payload_select_parse_l4(struct payload_select *s, const char *spec, char *er
 	return 0;
 }
 
+static bool cidr_has(const struct payload_cidr *c, uint8_t family, const uint8_t addr[16])
+{
+	if (c->family != family)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		int keep = c->prefix - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+
+		if ((addr[i] & mask) != c->addr[i])
+			return false;
+	}
+	return true;
+}
+
+bool payload_select_matches(const struct payload_select *s, uint8_t family, const uint8_t a[16],
+                            uint16_t ap, const uint8_t b[16], uint16_t bp, uint8_t proto)
+{
+	bool cidr = !s->n_cidrs;
+
+	if (!s->enabled || !((proto == 6 && s->tcp) || (proto == 17 && s->udp)))
+		return false;
+	if (!payload_select_has_port(s, ap) && !payload_select_has_port(s, bp))
+		return false;
+	for (size_t i = 0; i < s->n_cidrs && !cidr; i++)
+		cidr = cidr_has(&s->cidrs[i], family, a) || cidr_has(&s->cidrs[i], family, b);
+	return cidr;
+}
+
 int payload_bpf_prepare(struct bpf_object *obj, uint64_t ring_bytes)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, "payload_ring");
@@ -466,6 +494,10 @@ int payload_parse_option(struct payload_options *o, const char *opt, const char 
 			return errf(err, errlen, "--l7-budget: '%s' is not a size up to 4G (e.g. 512k, 1M, 0)",
 			                  arg);
 		o->select.budget_bytes = (uint32_t)v;
+	} else if (!strcmp(opt, "l7-detect")) {
+		if (parse_size(arg, &v) || v > 255)
+			return errf(err, errlen, "--l7-detect: '%s' is not a number of packets from 0 to 255", arg);
+		o->select.probe_packets = (uint8_t)v;
 	} else if (!strcmp(opt, "snaplen")) {
 		if (parse_size(arg, &v) || v < PAYLOAD_SNAP_MIN || v > PAYLOAD_SNAP_MAX)
 			return errf(err, errlen, "--snaplen: '%s' is not a number from %d to %d", arg,

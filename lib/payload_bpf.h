@@ -83,10 +83,16 @@ struct payload_options {
 	uint64_t ring_size;         /* --ring-size, bytes */
 };
 /* opt: a long option's name without "--" (l7, no-l7, l7-ports, l7-cidr,
- * l7-proto, l7-budget, snaplen, ring-size), arg its value. Returns 1 if it
+ * l7-proto, l7-budget, l7-detect, snaplen, ring-size), arg its value. Returns 1 if it
  * was one of these, 0 if not, -1 for a bad value (err says why). */
 int payload_parse_option(struct payload_options *o, const char *opt, const char *arg,
                          char *err, size_t errlen);
+
+/* Whether the kernel selects a flow between a:ap and b:bp (either
+ * direction) by its transport, ports and CIDRs, as payload_decide() in
+ * include/payload_capture.bpf.h does (endpoint marks and probing aside). */
+bool payload_select_matches(const struct payload_select *s, uint8_t family, const uint8_t a[16],
+                            uint16_t ap, const uint8_t b[16], uint16_t bp, uint8_t proto);
 
 /* Between the TC object's open and load: the ring size in bytes (rounded
  * up to a power of two, at least a page) and a scratch buffer per possible

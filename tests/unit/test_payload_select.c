@@ -73,6 +73,22 @@ int main(void)
 	CHECK("l4: TCP,udp", !payload_select_parse_l4(&s, "TCP,udp", err, sizeof(err)) && s.udp && s.tcp);
 	CHECK("l4: sctp refused", payload_select_parse_l4(&s, "sctp", err, sizeof(err)) && s.tcp);
 
+	{
+		uint8_t a[16] = { 198, 18, 0, 1 }, b[16] = { 198, 18, 0, 2 }, c[16] = { 10, 1, 2, 3 };
+
+		payload_select_defaults(&s);
+		CHECK("matches: tcp 80", payload_select_matches(&s, 4, a, 40000, b, 80, 6));
+		CHECK("matches: either direction", payload_select_matches(&s, 4, b, 80, a, 40000, 6));
+		CHECK("matches: not port 4444", !payload_select_matches(&s, 4, a, 40000, b, 4444, 6));
+		CHECK("matches: not icmp", !payload_select_matches(&s, 4, a, 0, b, 80, 1));
+		CHECK("matches: cidr", !payload_select_parse_cidrs(&s, "198.18.0.0/15", err, sizeof(err)) &&
+		      payload_select_matches(&s, 4, c, 40000, b, 80, 6) &&
+		      !payload_select_matches(&s, 4, c, 40000, c, 80, 6) &&
+		      !payload_select_matches(&s, 6, a, 40000, b, 80, 6));
+		s.udp = false;
+		CHECK("matches: transport", !payload_select_matches(&s, 4, a, 40000, b, 53, 17));
+	}
+
 	memset(&o, 0, sizeof(o));
 	o.on = true;
 	payload_select_defaults(&o.select);
@@ -96,5 +112,7 @@ int main(void)
 	CHECK("option: --l7-cidr twice adds", opt(&o, "l7-cidr", "10.0.0.0/8") == 1 &&
 	      opt(&o, "l7-cidr", "fd00::/8") == 1 && o.select.n_cidrs == 2);
 	CHECK("option: --l7-proto", opt(&o, "l7-proto", "tcp") == 1 && !o.select.udp);
+	CHECK("option: --l7-detect 8", opt(&o, "l7-detect", "8") == 1 && o.select.probe_packets == 8);
+	CHECK("option: --l7-detect 256 refused", opt(&o, "l7-detect", "256") == -1);
 	return CHECK_DONE();
 }
