@@ -201,8 +201,13 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	struct payload *p;
 
 	*pp = NULL;
-	if (!cfg->l7.on || !obj)
+	if (!cfg->l7.on)
 		return 0;
+	if (!obj) {
+		fprintf(stderr, "flowd: note: no live L7 with --no-tc (payload capture runs in the TC "
+		        "programs)\n");
+		return 0;
+	}
 	ring = bpf_object__find_map_by_name(obj, "payload_ring");
 	cnt = bpf_object__find_map_by_name(obj, "payload_counters");
 	if (!ring || !cnt || bpf_map__fd(ring) < 0 || bpf_map__fd(cnt) < 0)
