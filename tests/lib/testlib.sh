@@ -123,16 +123,18 @@ http {
 }
 NGINX
 	bg ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir" 2>>"$dir/logs/stderr.log"
-	wait_until 5 ip netns exec "$ns" sh -c 'ss -ltnH | grep -q ":80 "'
+	wait_until 30 ip netns exec "$ns" sh -c 'ss -ltnH | grep -q ":80 "'
 }
 
 # flowd_start NS LOG ARGS...: flowd in NS with ARGS, stderr to LOG; waits
-# until it has attached. Sets FLOWD_PID.
+# until it has attached (30 s at most: the verifier's load of the programs
+# took 5-8 s on a loaded 2-core machine, close to the 10 s this used to
+# allow). Sets FLOWD_PID.
 flowd_start() {
 	local ns=$1 log=$2; shift 2
 	bg ip netns exec "$ns" "$FLOWD" "$@" 2>"$log"
 	FLOWD_PID=$BG_PID
-	wait_until 10 grep -q 'events to' "$log" || { cat "$log" >&2; return 1; }
+	wait_until 30 grep -q 'events to' "$log" || { cat "$log" >&2; return 1; }
 }
 
 # tcpdump_start NS DEV PCAP: capture DEV in NS to PCAP; waits until it
@@ -140,7 +142,7 @@ flowd_start() {
 tcpdump_start() {
 	bg ip netns exec "$1" tcpdump -Z root -n -U --immediate-mode -s 0 -i "$2" -w "$3" 2>"$3.log"
 	TCPDUMP_PID=$BG_PID
-	wait_until 10 grep -q 'listening on' "$3.log"
+	wait_until 30 grep -q 'listening on' "$3.log"
 }
 
 # tcpdump_stop PCAP: stop the capture; fails if the kernel dropped packets.
