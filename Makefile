@@ -19,7 +19,7 @@ DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool xdp-too
 	libyaml-dev librdkafka-dev libclang-rt-14-dev libelf-dev zlib1g-dev \
 	iproute2 iputils-ping ethtool nftables conntrack procps psmisc \
 	nginx nghttp2-server nghttp2-client dnsmasq-base bind9-dnsutils curl kcat wrk \
-	tcpdump tshark python3 python3-scapy python3-grpcio python3-h2 python3-kafka
+	tcpdump tshark jq python3 python3-scapy python3-grpcio python3-h2 python3-kafka python3-yaml
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Iinclude -Ilib -Il7 -I$(BUILD) -I/usr/share/include/llhttp -MMD -MP
