@@ -126,12 +126,10 @@ static void print_compact(json_t *st, const char *path)
 
 	json_t *api = json_object_get(st, "api");
 	if (api) {
-		uint64_t cl = u64_of(api, "clients");
-		printf("API: %s client%s connected, %s flow request%s, %s status request%s\n",
-		       grouped(cl, a, sizeof(a)), cl == 1 ? "" : "s", grouped(u64_of(api, "requests_flows"), b, sizeof(b)),
-		       u64_of(api, "requests_flows") == 1 ? "" : "s",
-		       grouped(u64_of(api, "requests_status"), d, sizeof(d)),
-		       u64_of(api, "requests_status") == 1 ? "" : "s");
+		uint64_t cl = u64_of(api, "clients"), fr = u64_of(api, "requests_flows");
+		cl = cl ? cl - 1 : 0; /* not counting this status request */
+		printf("API: %s other client%s connected; %s flow request%s since start\n", grouped(cl, a, sizeof(a)),
+		       cl == 1 ? "" : "s", grouped(fr, b, sizeof(b)), fr == 1 ? "" : "s");
 	}
 
 	json_t *ifs = json_object_get(st, "interfaces");

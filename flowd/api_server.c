@@ -178,8 +178,9 @@ static int open_listener(struct api_server *s, const char *group, char *err, siz
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
 			close(fd);
-			return errf(err, errlen, "%s is in use by another flowd (--socket PATH to use another)",
-			            s->path);
+			errf(err, errlen, "%s is in use by another flowd (--socket PATH to use another)", s->path);
+			errno = EADDRINUSE;
+			return -1;
 		}
 		if (probe >= 0)
 			close(probe);
@@ -294,8 +295,12 @@ struct api_server *api_server_new(const struct api_server_config *cfg, struct ob
 	s->cfg.path = s->path;
 	s->cfg.version = s->version;
 	s->cfg.group = NULL; /* used at bind time only */
-	if (open_listener(s, cfg->group, err, errlen))
-		goto fail;
+	if (open_listener(s, cfg->group, err, errlen)) {
+		int e = errno;
+		api_server_free(s);
+		errno = e;
+		return NULL;
+	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->epfd < 0 || s->wake.fd < 0 || ep_mod(s, EPOLL_CTL_ADD, s->listen.fd, EPOLLIN, &s->listen) ||

@@ -58,7 +58,7 @@ struct api_server_config {
 };
 
 /* Binds and listens (a stale socket file is replaced; one a live flowd
- * answers on is not). NULL with a message in err. */
+ * answers on is not: errno is then EADDRINUSE). NULL with a message in err. */
 struct api_server *api_server_new(const struct api_server_config *cfg, struct observer *obs,
                                   char *err, size_t errlen);
 /* Closes every client and removes the socket file. */

@@ -2,6 +2,9 @@
 /* flowd command line. */
 #include "flowd.h"
 
+#include "filter.h"
+#include "flow_json.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -26,7 +29,26 @@ static const char usage_text[] =
 "Options:\n"
 "  -i, --interface IFACE      Observe IFACE (repeat for several, up to 64).\n"
 "  -e, --export-file PATH     Append events to PATH; \"stdout\" or \"-\" for\n"
-"                             standard output (default).\n"
+"                             standard output (default). Written by a\n"
+"                             separate thread: a slow disk or pipe costs\n"
+"                             events (counted, and announced in the file by\n"
+"                             a lost_events line), never packet processing.\n"
+"      --export-file-max-size SIZE\n"
+"                             Rotate the file before it exceeds SIZE (bytes,\n"
+"                             or with k, M, G; default 10M; 0 = never): it\n"
+"                             is renamed NAME-<UTC time>.EXT, e.g.\n"
+"                             events-2025-02-14T10-00-00.000.json.\n"
+"      --export-file-max-backups N\n"
+"                             Rotated files kept (default 5; 0 = all).\n"
+"      --export-file-compress gzip rotated files (NAME-<time>.EXT.gz).\n"
+"      --export-allowlist JSON, --export-denylist JSON\n"
+"                             Export only events matching one of these Hubble\n"
+"                             FlowFilters and none of those (one or several\n"
+"                             JSON objects, as `flowctl observe\n"
+"                             --print-raw-filters` prints them).\n"
+"      --export-fieldmask PATHS\n"
+"                             Keep only these fields of exported flows\n"
+"                             (comma-separated: time,verdict,IP,l4,...).\n"
 "  -m, --xdp-mode MODE        How to observe ingress:\n"
 "                               auto    XDP in native (driver) mode, falling\n"
 "                                       back to skb (generic) mode (default)\n"
@@ -51,8 +73,19 @@ static const char usage_text[] =
 "                             the map_full counter says how many packets\n"
 "                             were missed.\n"
 "      --node-name NAME       node_name of the events (default: host name).\n"
-"      --run-dir DIR          Lock files, one per observed interface\n"
-"                             (default /run/flowd).\n"
+"      --run-dir DIR          Lock files, one per observed interface, and\n"
+"                             the socket (default /run/flowd).\n"
+"      --ring-capacity N      Events kept in memory for `flowctl observe`\n"
+"                             (2^n-1: 1023, 4095 (default), 16383, 65535...).\n"
+"      --socket PATH          The socket `flowctl observe` and `flowctl\n"
+"                             status` use (default RUN_DIR/flowd.sock; \"none\"\n"
+"                             for no socket). Mode 0660. When the default one\n"
+"                             is used by another flowd, flowd runs without.\n"
+"      --socket-group GROUP   Group owning the socket, so its members can use\n"
+"                             flowctl without root.\n"
+"      --bpf-stats            Have the kernel count the run time of BPF\n"
+"                             programs while flowd runs (kernel.bpf_stats_\n"
+"                             enabled; shown by `flowctl status`).\n"
 "\n"
 "Live L7 (HTTP/1.x, HTTP/2 and gRPC, DNS, Kafka events; needs the TC\n"
 "programs). The TC programs hand the packets of selected flows to flowd,\n"
@@ -97,7 +130,9 @@ static const char usage_text[] =
 "be shared, output error), 2 on a usage error.\n"
 "\n"
 "Example:\n"
-"  flowd -i eth0 --idle-timeout 10s | flowctl observe\n";
+"  flowd -i eth0 --idle-timeout 10s | flowctl observe --input-file -\n"
+"  flowd -i eth0 -e /var/log/flowd/events.json --export-file-compress &\n"
+"  flowctl observe -f --protocol tcp --port 443\n";
 
 int flowd_errf(struct flowd_err *e, int code, const char *fmt, ...)
 {
@@ -137,7 +172,8 @@ int flowd_parse_duration(const char *s, uint64_t *ns)
 
 enum {
 	OPT_NO_TC = 256, OPT_IDLE, OPT_ACTIVE, OPT_POLL, OPT_STATS, OPT_MAP_SIZE,
-	OPT_NODE, OPT_RUN_DIR, OPT_L7,
+	OPT_NODE, OPT_RUN_DIR, OPT_L7, OPT_EXP_MAX_SIZE, OPT_EXP_BACKUPS, OPT_EXP_COMPRESS,
+	OPT_EXP_ALLOW, OPT_EXP_DENY, OPT_EXP_MASK, OPT_RING, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_BPF_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -161,6 +197,16 @@ static const struct option long_opts[] = {
 	{ "l7-detect", required_argument, NULL, OPT_L7 },
 	{ "snaplen", required_argument, NULL, OPT_L7 },
 	{ "ring-size", required_argument, NULL, OPT_L7 },
+	{ "export-file-max-size", required_argument, NULL, OPT_EXP_MAX_SIZE },
+	{ "export-file-max-backups", required_argument, NULL, OPT_EXP_BACKUPS },
+	{ "export-file-compress", no_argument, NULL, OPT_EXP_COMPRESS },
+	{ "export-allowlist", required_argument, NULL, OPT_EXP_ALLOW },
+	{ "export-denylist", required_argument, NULL, OPT_EXP_DENY },
+	{ "export-fieldmask", required_argument, NULL, OPT_EXP_MASK },
+	{ "ring-capacity", required_argument, NULL, OPT_RING },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+	{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -178,6 +224,64 @@ static int duration_opt(const char *name, const char *arg, uint64_t min_ns, uint
 	return 0;
 }
 
+/* "65536", "64k", "10M", "1G" (binary units, optional "iB"). */
+static int size_opt(const char *name, const char *arg, uint64_t *out, struct flowd_err *e)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	uint64_t mult = 1;
+	if (end == arg || errno || arg[0] == '-')
+		goto bad;
+	if (*end == 'k' || *end == 'K')
+		mult = 1ull << 10;
+	else if (*end == 'M')
+		mult = 1ull << 20;
+	else if (*end == 'G')
+		mult = 1ull << 30;
+	if (mult > 1 && *++end && strcmp(end, "iB") && strcmp(end, "B"))
+		goto bad;
+	if ((mult == 1 && *end && strcmp(end, "B")) || v > UINT64_MAX / mult)
+		goto bad;
+	*out = v * mult;
+	return 0;
+bad:
+	return flowd_errf(e, -1, "--%s: '%s' is not a size (e.g. 65536, 512k, 10M)", name, arg);
+}
+
+/* The exporter's filters and mask are checked here, so that a bad one is
+ * a usage error like any other bad value. */
+static int check_filter(const char *name, bool deny, const char *json, struct flowd_err *e)
+{
+	char err[400];
+	struct fe_filters *f = fe_filters_new();
+	int rc = !f || fe_filters_add_json(f, deny, json, err, sizeof(err)) || fe_filters_finish(f, err, sizeof(err));
+	fe_filters_free(f);
+	if (rc)
+		return flowd_errf(e, -1, "--%s: %s", name, f ? err : "out of memory");
+	return 0;
+}
+
+static int check_mask(const char *paths, struct flowd_err *e)
+{
+	char err[400];
+	struct fe_field_mask *m = NULL;
+	if (fe_field_mask_new(&paths, 1, &m, err, sizeof(err)))
+		return flowd_errf(e, -1, "--export-fieldmask: %s", err);
+	fe_field_mask_free(m);
+	return 0;
+}
+
+static int once(const char *name, const char **slot, const char *arg, struct flowd_err *e)
+{
+	if (*slot)
+		return flowd_errf(e, -1, "--%s given twice (several filters go in one value)", name);
+	if (!*arg)
+		return flowd_errf(e, -1, "--%s: empty value", name);
+	*slot = arg;
+	return 0;
+}
+
 int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct flowd_err *e)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -192,6 +296,9 @@ int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct f
 	cfg->l7.on = true;
 	payload_select_defaults(&cfg->l7.select);
 	cfg->l7.ring_size = PAYLOAD_RING_DEFAULT;
+	cfg->ring_capacity = 4095;
+	cfg->export_max_size = 10ull << 20; /* Hubble's exporter defaults */
+	cfg->export_max_backups = 5;
 
 	optind = 1;
 	opterr = 0;
@@ -270,6 +377,61 @@ int flowd_config_parse(struct flowd_config *cfg, int argc, char **argv, struct f
 			if (optarg[0] != '/')
 				return flowd_errf(e, -1, "--run-dir: '%s' is not an absolute path", optarg);
 			cfg->run_dir = optarg;
+			break;
+		case OPT_EXP_MAX_SIZE:
+			if (size_opt("export-file-max-size", optarg, &cfg->export_max_size, e))
+				return -1;
+			break;
+		case OPT_EXP_BACKUPS: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || optarg[0] == '-' || v > 100000)
+				return flowd_errf(e, -1, "--export-file-max-backups: '%s' is not a number from 0 to 100000",
+				                  optarg);
+			cfg->export_max_backups = (unsigned)v;
+			break;
+		}
+		case OPT_EXP_COMPRESS:
+			cfg->export_compress = true;
+			break;
+		case OPT_EXP_ALLOW:
+			if (once("export-allowlist", &cfg->export_allowlist, optarg, e) ||
+			    check_filter("export-allowlist", false, optarg, e))
+				return -1;
+			break;
+		case OPT_EXP_DENY:
+			if (once("export-denylist", &cfg->export_denylist, optarg, e) ||
+			    check_filter("export-denylist", true, optarg, e))
+				return -1;
+			break;
+		case OPT_EXP_MASK:
+			if (once("export-fieldmask", &cfg->export_fieldmask, optarg, e) || check_mask(optarg, e))
+				return -1;
+			break;
+		case OPT_RING: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || optarg[0] == '-' || v == 0 || v > (1ul << 24) - 1 ||
+			    ((v + 1) & v))
+				return flowd_errf(e, -1, "--ring-capacity: '%s' is not 2^n-1 (1023, 4095, 16383, 65535, ...)",
+				                  optarg);
+			cfg->ring_capacity = (uint32_t)v;
+			break;
+		}
+		case OPT_SOCKET:
+			if (!*optarg || (optarg[0] != '/' && strcmp(optarg, "none")))
+				return flowd_errf(e, -1, "--socket: '%s' is not an absolute path (or none)", optarg);
+			cfg->socket_path = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			if (!*optarg)
+				return flowd_errf(e, -1, "--socket-group: empty value");
+			cfg->socket_group = optarg;
+			break;
+		case OPT_BPF_STATS:
+			cfg->bpf_stats = true;
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -18,6 +18,8 @@ size_t flowd_counters(const struct datapath *dp, const struct poller *p, const s
 	ADD("flows_ended", ps->flows_ended, 0);
 	ADD("flows_vanished", ps->flows_vanished, 0);
 	ADD("events", os->events, 0);
+	ADD("export_written", os->export_written, 0);
+	ADD("export_dropped", os->export_dropped, 0);
 	ADD("event_errors", ps->event_errors + os->encode_errors, 0);
 	ADD("polls", ps->polls, 0);
 	ADD("last_poll_us", ps->last_poll_ns / 1000, 0);

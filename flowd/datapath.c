@@ -712,6 +712,23 @@ struct bpf_object *datapath_tc_object(const struct datapath *dp) { return dp->tc
 const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp) { return &dp->table_cfg; }
 uint32_t datapath_table_slots(const struct datapath *dp) { return dp->table_cfg.buckets * FLOW_BUCKET_WAYS; }
 
+size_t datapath_prog_fds(const struct datapath *dp, int *fds, size_t max)
+{
+	size_t n = 0;
+	int fd;
+	if (dp->xdp_prog && n < max && (fd = xdp_program__fd(dp->xdp_prog)) >= 0)
+		fds[n++] = fd;
+	if (dp->tc_skel) {
+		if (n < max && (fd = bpf_program__fd(dp->tc_skel->progs.flow_tc_ingress)) >= 0)
+			fds[n++] = fd;
+		if (n < max && (fd = bpf_program__fd(dp->tc_skel->progs.flow_tc_capture)) >= 0)
+			fds[n++] = fd;
+		if (n < max && (fd = bpf_program__fd(dp->tc_skel->progs.flow_tc_egress)) >= 0)
+			fds[n++] = fd;
+	}
+	return n;
+}
+
 int datapath_read_counters(const struct datapath *dp, uint64_t *out, size_t max)
 {
 	uint64_t percpu[dp->ncpus];

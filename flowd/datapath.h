@@ -47,6 +47,10 @@ const struct flow_table_cfg *datapath_table_cfg(const struct datapath *dp);
 /* Slots of the table (buckets x ways). */
 uint32_t datapath_table_slots(const struct datapath *dp);
 
+/* Descriptors of the loaded programs (XDP, TC ingress or capture, TC egress), for
+ * their run-time statistics. Returns how many were written to fds. */
+size_t datapath_prog_fds(const struct datapath *dp, int *fds, size_t max);
+
 /* Kernel counters (flow_counters, summed over CPUs), in the order of enum
  * flow_counter. Returns how many were written, or a negative errno. */
 int datapath_read_counters(const struct datapath *dp, uint64_t *out, size_t max);

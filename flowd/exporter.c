@@ -130,8 +130,10 @@ static int rotate(struct exporter *x)
 	pthread_mutex_lock(&x->mu);
 	if (rc)
 		set_error(x, "renaming %s: %s", x->path, strerror(-rc));
-	if (orc)
+	if (orc) {
 		set_error(x, "opening %s: %s", x->path, strerror(-orc));
+		x->st.last_errno = -orc;
+	}
 	if (!rc) {
 		x->st.rotations++;
 		if (x->mill_started) {
@@ -210,6 +212,7 @@ static void write_batch(struct exporter *x, const char *p, size_t n, bool notice
 	if (failed) {
 		x->st.dropped += failed;
 		x->st.write_errors++;
+		x->st.last_errno = -err;
 		set_error(x, "writing %s: %s", x->to_stdout ? "stdout" : x->path, strerror(-err));
 	}
 	pthread_mutex_unlock(&x->mu);
@@ -403,20 +406,6 @@ static void *mill_main(void *arg)
 
 /* --- setup -------------------------------------------------------------------------------- */
 
-static int mkdir_p(char *dir)
-{
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(dir, 0755);
-		*p = '/';
-		if (rc && errno != EEXIST)
-			return -1;
-	}
-	return mkdir(dir, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 static int split_path(struct exporter *x)
 {
 	const char *slash = strrchr(x->path, '/');
@@ -481,13 +470,9 @@ struct exporter *exporter_new(const struct exporter_config *cfg, char *err, size
 		}
 	}
 	if (!x->to_stdout) {
-		int rc = 0;
-		if (mkdir_p(x->dir))
-			rc = -errno;
-		if (!rc)
-			rc = open_file(x);
+		int rc = open_file(x);
 		if (rc) {
-			snprintf(err, errlen, "export file %s: %s", x->path, strerror(-rc));
+			snprintf(err, errlen, "%s: %s", x->path, strerror(-rc));
 			goto fail;
 		}
 		x->st.file_size = x->size;

@@ -46,7 +46,8 @@ struct exporter_config {
 #define EXPORTER_DEFAULT_MAX_BACKUPS 5
 
 /* Opens (appends to) the file and starts the threads. NULL with a message
- * in err (bad filter or mask, unopenable file). */
+ * in err (bad filter or mask; "PATH: strerror" for an unopenable file: its
+ * directory must exist). */
 struct exporter *exporter_new(const struct exporter_config *cfg, char *err, size_t errlen);
 
 /* Write the queue out (waits at most timeout_ms for the writer; 0 = no
@@ -76,6 +77,7 @@ struct exporter_stats {
 	uint64_t queue_bytes, queue_max;
 	uint64_t file_size;           /* current file */
 	char last_error[160];         /* "" when none */
+	int last_errno;               /* errno of the last failure; 0 when none */
 };
 void exporter_get_stats(struct exporter *x, struct exporter_stats *st);
 

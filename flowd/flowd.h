@@ -43,9 +43,20 @@ struct flowd_config {
 	uint64_t stats_interval_ns;    /* 0: counters only at exit */
 	uint32_t map_size;             /* 0: the BPF object's default */
 	const char *node_name;         /* NULL: the host name */
-	const char *run_dir;           /* lock files (and later the API socket) */
+	const char *run_dir;           /* lock files and the API socket */
 	int verbose;
 	struct payload_options l7;     /* live L7 (flowd/payload.c) */
+	/* the observer ring, its socket API and the exporter */
+	uint32_t ring_capacity;        /* 2^n-1 events kept for flowctl observe */
+	const char *socket_path;       /* NULL: <run_dir>/flowd.sock; "none": no socket */
+	const char *socket_group;      /* NULL: the socket keeps flowd's group */
+	uint64_t export_max_size;      /* rotate the export file beyond this; 0: never */
+	unsigned export_max_backups;   /* rotated files kept; 0: all */
+	bool export_compress;          /* gzip rotated files */
+	const char *export_allowlist;  /* Hubble FlowFilter JSON; NULL: everything */
+	const char *export_denylist;
+	const char *export_fieldmask;  /* "time,IP,l4,..."; NULL: every field */
+	bool bpf_stats;                /* kernel BPF run-time statistics while running */
 };
 
 /* Parse argv into cfg. Returns 0 to run, 1 when --help/--version was

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_server.h"
+#include "bpf_stats.h"
 #include "counters.h"
 #include "datapath.h"
 #include "flow_record.h"
@@ -24,6 +26,7 @@
 #include "output.h"
 #include "payload.h"
 #include "poller.h"
+#include "status.h"
 
 struct flowd;
 
@@ -41,6 +44,9 @@ struct flowd {
 	bool payload_more;            /* the ring held more than one batch */
 	int epfd;
 	struct flowd_source sig, poll_timer, stats_timer, payload_ring;
+	struct api_server *api;       /* NULL: --socket none, or the default one is taken */
+	struct flowd_source api_src;
+	struct flowd_status_src status;
 	bool stop;
 	uint64_t map_full_seen;
 	uint64_t map_full_warned_ns;
@@ -135,6 +141,46 @@ static int on_stats(struct flowd *d, struct flowd_err *e)
 	return 0;
 }
 
+static int on_api(struct flowd *d, struct flowd_err *e)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (api_server_handle(d->api, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec))
+		return flowd_errf(e, -errno, "socket API: %s", strerror(errno));
+	return 0;
+}
+
+/* The socket for flowctl. A taken default socket (another flowd, e.g. on
+ * other interfaces) is not fatal: this flowd runs without one. */
+static int start_api(struct flowd *d, struct flowd_err *e)
+{
+	char path[512];
+	if (d->cfg.socket_path && !strcmp(d->cfg.socket_path, "none"))
+		return 0;
+	if (d->cfg.socket_path)
+		snprintf(path, sizeof(path), "%s", d->cfg.socket_path);
+	else
+		snprintf(path, sizeof(path), "%s/flowd.sock", d->cfg.run_dir);
+	char err[512];
+	struct api_server_config ac = {
+		.path = path,
+		.group = d->cfg.socket_group,
+		.version = "flowd " FLOWD_VERSION,
+		.status = flowd_status_json,
+		.status_user = &d->status,
+	};
+	d->api = api_server_new(&ac, output_observer(d->out), err, sizeof(err));
+	if (!d->api) {
+		if (errno == EADDRINUSE && !d->cfg.socket_path) {
+			fprintf(stderr, "flowd: warning: %s: running without a socket for flowctl\n", err);
+			return 0;
+		}
+		return flowd_errf(e, -EINVAL, "--socket: %s", err);
+	}
+	fprintf(stderr, "flowd: socket %s for flowctl, ring of %u events\n", path, d->cfg.ring_capacity);
+	return 0;
+}
+
 static int on_signal(struct flowd *d, struct flowd_err *e)
 {
 	struct signalfd_siginfo si;
@@ -180,11 +226,21 @@ static int run(struct flowd *d, struct flowd_err *e)
 	int err;
 	if ((err = output_open(&d->cfg, &d->out, e)))
 		return err;
+	d->status.out = d->out;
+	if (d->cfg.bpf_stats && (d->status.bpf_stats_fd = bpf_stats_enable()) < 0)
+		fprintf(stderr, "flowd: warning: --bpf-stats: cannot turn BPF statistics on: %s\n",
+		        strerror(-d->status.bpf_stats_fd));
 	if ((err = datapath_open(&d->cfg, &d->dp, e)))
 		return err;
+	d->status.dp = d->dp;
 	if ((err = poller_new(&d->cfg, d->dp, d->out, &d->poller, e)))
 		return err;
 	if ((err = payload_new(&d->cfg, d->dp, d->out, &d->payload, e)))
+		return err;
+	d->status.poller = d->poller;
+	d->status.payload = d->payload;
+	/* after the datapath: its refusals (no interface, no privileges) come first */
+	if ((err = start_api(d, e)))
 		return err;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -198,6 +254,11 @@ static int run(struct flowd *d, struct flowd_err *e)
 	d->poll_timer = (struct flowd_source){ make_timer(d->cfg.poll_interval_ns, e), on_poll };
 	if (d->poll_timer.fd < 0 || (err = add_source(d, &d->poll_timer, e)))
 		return e->code;
+	if (d->api) {
+		d->api_src = (struct flowd_source){ api_server_fd(d->api), on_api };
+		if ((err = add_source(d, &d->api_src, e)))
+			return err;
+	}
 	d->stats_timer.fd = -1;
 	if (d->cfg.stats_interval_ns) {
 		d->stats_timer = (struct flowd_source){ make_timer(d->cfg.stats_interval_ns, e), on_stats };
@@ -238,13 +299,16 @@ static int run(struct flowd *d, struct flowd_err *e)
 		return err;
 	if ((err = poller_poll(d->poller, true, e)))
 		return err;
-	return output_flush(d->out, e);
+	err = output_flush(d->out, e);
+	if (d->api) /* followers get the final events, as far as their sockets take them */
+		on_api(d, e);
+	return err;
 }
 
 int main(int argc, char **argv)
 {
 	struct flowd d = { .epfd = -1, .sig.fd = -1, .poll_timer.fd = -1, .stats_timer.fd = -1,
-	                   .payload_ring.fd = -1 };
+	                   .payload_ring.fd = -1, .status.bpf_stats_fd = -1 };
 	struct flowd_err e = { 0 };
 	int rc = flowd_config_parse(&d.cfg, argc, argv, &e);
 	if (rc > 0)
@@ -261,10 +325,13 @@ int main(int argc, char **argv)
 	}
 	if (err)
 		fprintf(stderr, "flowd: %s\n", e.msg[0] ? e.msg : strerror(-err));
+	api_server_free(d.api);
 	payload_free(d.payload);
 	poller_free(d.poller);
 	datapath_close(d.dp);
 	output_close(d.out);
+	if (d.status.bpf_stats_fd >= 0)
+		close(d.status.bpf_stats_fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	if (d.sig.fd >= 0)

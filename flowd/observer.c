@@ -192,23 +192,38 @@ void observer_count_lost(struct observer *o, enum fe_lost_source source, uint64_
 	o->lost[source] += n;
 }
 
-void observer_tick(struct observer *o, uint64_t now_ns)
+static void emit_lost(struct observer *o, uint64_t now_ns, bool force)
 {
 	for (int src = 1; src < 4; src++) {
 		struct pending_lost *p = &o->pending[src];
-		if (!p->n || (p->last_emit_ns && now_ns - p->last_emit_ns < OBSERVER_LOST_INTERVAL_NS))
+		if (!p->n || (!force && p->last_emit_ns && now_ns - p->last_emit_ns < OBSERVER_LOST_INTERVAL_NS))
 			continue;
 		struct fe_record rec = {
 			.kind = FE_REC_LOST,
-			.lost = { .source = (enum fe_lost_source)src, .num_events_lost = p->n, .cpu = -1,
-			          .first_ns = p->first_ns, .last_ns = p->last_ns },
+			.lost = { .source = (enum fe_lost_source)src, .num_events_lost = p->n, .cpu = -1 },
 			.node_name = o->node_name,
 			.time_ns = now_ns,
 		};
+		/* Hubble gives the queue's aggregated notices first/last times;
+		 * a ring-buffer notice has none */
+		if (src == FE_LOST_OBSERVER_EVENTS_QUEUE) {
+			rec.lost.first_ns = p->first_ns;
+			rec.lost.last_ns = p->last_ns;
+		}
 		p->n = 0;
 		p->last_emit_ns = now_ns;
 		push(o, &rec, now_ns);
 	}
+}
+
+void observer_tick(struct observer *o, uint64_t now_ns)
+{
+	emit_lost(o, now_ns, false);
+}
+
+void observer_flush_lost(struct observer *o, uint64_t now_ns)
+{
+	emit_lost(o, now_ns, true);
 }
 
 /* Hubble's flows_rate: flows that arrived during the last minute, divided

@@ -24,8 +24,8 @@
  *    (a user-space queue in front of the observer): the daemon reports
  *    them with observer_count_lost(); they are aggregated and stored in the
  *    ring as one lost-events record per source at most every
- *    OBSERVER_LOST_INTERVAL_NS (with first/last times), like Hubble's
- *    hubble-lost-event-send-interval.
+ *    OBSERVER_LOST_INTERVAL_NS, like Hubble's hubble-lost-event-send-interval
+ *    (OBSERVER_EVENTS_QUEUE notices carry first/last times, as Hubble's).
  *  - HUBBLE_RING_BUFFER: a reader that falls so far behind that the ring
  *    overwrites records it has not read yet. Unlike Hubble (one notice per
  *    lost slot), the reader gets one notice with the number of records it
@@ -77,6 +77,8 @@ void observer_count_lost(struct observer *o, enum fe_lost_source source, uint64_
 
 /* Emit due loss notices. Call regularly (each loop iteration is fine). */
 void observer_tick(struct observer *o, uint64_t now_ns);
+/* Emit every pending loss notice now, whatever the interval (shutdown). */
+void observer_flush_lost(struct observer *o, uint64_t now_ns);
 
 /*
  * Sinks see every record as it enters the ring (flows and loss notices),

@@ -154,9 +154,8 @@ static void on_event(void *user, struct flow_event *ev)
 
 	if (p->sel->probe_packets)
 		detected(p, ev);
-	if (output_flow(p->out, ev) == 0)
+	if (output_flow(p->out, ev) == 0) /* takes ev */
 		p->st.events++;
-	flow_event_free(ev);
 }
 
 static struct pl_iface *iface_of(struct payload *p, uint32_t ifindex)

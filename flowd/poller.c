@@ -175,8 +175,7 @@ static void emit(struct poller *p, const struct pending *q)
 		*q->is_reply = ev->is_reply;
 	ev->is_reply = *q->is_reply;
 	ev->reply = *q->is_reply == 1;
-	output_flow(p->out, ev);
-	flow_event_free(ev);
+	output_flow(p->out, ev); /* takes ev */
 }
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)

@@ -12,6 +12,7 @@ HARNESS=$BUILD/tools/observer_harness
 IN=$TOP/tests/cli/data/observe-input.ndjson
 S=$T_TMP/flowd.sock
 EXP=$T_TMP/export/flows.json
+mkdir -p "$T_TMP/export"
 
 coproc H { exec "$HARNESS" --socket "$S" --capacity 31 --export-file "$EXP" --export-max-size 4000 \
 	--export-max-backups 1000 --export-compress --bpf-prog 2>"$T_TMP/harness.err"; }
