@@ -38,14 +38,20 @@ best() {
 	echo "$b"
 }
 
+for b in build/flowctl build/bench/tool_pcap_read; do
+	[ -x "$b" ] || { echo "bench_replay: $b missing (make bench builds it)" >&2; exit 1; }
+done
+command -v tshark >/dev/null || { echo "bench_replay: tshark missing (make deps)" >&2; exit 1; }
 read -r packets _ bytes _ < <(build/bench/tool_pcap_read "$pcap")
 events=$(build/flowctl replay "$pcap" | wc -l)
+[ "$events" -gt 0 ] || { echo "bench_replay: flowctl replay produced no events" >&2; exit 1; }
 l7=$(build/flowctl replay "$pcap" --type l7 | wc -l)
 json_mb=$(build/flowctl replay "$pcap" | wc -c)
 t_bare=$(best 3 build/bench/tool_pcap_read "$pcap")
 t_all=$(best 3 build/flowctl replay "$pcap" -o json)
 t_fields=$(best 3 build/flowctl replay "$pcap" --type l7 --field-mask "$MASK")
 t_tshark=$(best 1 tshark -r "$pcap" -n -T fields "${TSHARK_FIELDS[@]}")
+[ -n "$t_bare" ] && [ -n "$t_all" ] && [ -n "$t_fields" ] && [ -n "$t_tshark" ] || exit 1
 
 awk -v p="$packets" -v b="$bytes" -v e="$events" -v l7="$l7" -v j="$json_mb" \
 	-v tb="$t_bare" -v ta="$t_all" -v tf="$t_fields" -v tt="$t_tshark" -v s="$sessions" 'BEGIN {
