@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "counters.h"
 
+#include "enrich.h"
+
 size_t flowd_counters(const struct datapath *dp, const struct poller *p, const struct output *o,
-                      struct flowd_counter *out, size_t max)
+                      const struct enrich *en, struct flowd_counter *out, size_t max)
 {
 	size_t n = 0;
 #define ADD(nm, v, k)                                                       \
@@ -28,6 +30,8 @@ size_t flowd_counters(const struct datapath *dp, const struct poller *p, const s
 	for (int i = 0; i < nk; i++)
 		ADD(datapath_counter_name((size_t)i), k[i], 1);
 #undef ADD
+	if (en)
+		n = enrich_counters(en, out, n, max);
 	return n;
 }
 

@@ -21,11 +21,13 @@ struct flowd_counter {
 	int kernel; /* 1: counted by the BPF programs */
 };
 
-#define FLOWD_MAX_COUNTERS 96
+#define FLOWD_MAX_COUNTERS 128
 
-/* Fill out (up to max); returns the count. */
+struct enrich;
+
+/* Fill out (up to max); returns the count. en may be NULL. */
 size_t flowd_counters(const struct datapath *dp, const struct poller *p, const struct output *o,
-                      struct flowd_counter *out, size_t max);
+                      const struct enrich *en, struct flowd_counter *out, size_t max);
 
 /* One line "flowd: counters: name=value ..." to f. all = 0: only non-zero
  * kernel counters (the periodic line); all = 1: everything (exit). */

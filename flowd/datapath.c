@@ -24,6 +24,7 @@
 #include "flow_record.h"
 #include "flow_table.h"
 #include "payload_bpf.h"
+#include "policy_bpf.h"
 #include "tc/flow_tc.skel.h"
 #include "xdp/flow_xdp.skel.h"
 
@@ -47,6 +48,8 @@ struct dp_iface {
 
 struct datapath {
 	const struct flowd_config *cfg;
+	const struct datapath_hooks *hooks;
+	struct policy_bpf_maps policy_maps;   /* fds owned here (-1: none) */
 	struct flow_xdp_bpf *xdp_skel;
 	struct flow_tc_bpf *tc_skel;
 	struct xdp_program *xdp_prog;
@@ -485,6 +488,36 @@ static int tc_share_maps(struct datapath *dp, struct flowd_err *e)
 	return 0;
 }
 
+/* The policy maps, created here rather than when libxdp loads the XDP
+ * object at its first attach: so they can be filled before any program
+ * runs. Both objects use them (tc_share_maps() passes them on). */
+static int create_policy_maps(struct datapath *dp, struct bpf_object *obj, struct flowd_err *e)
+{
+	static const char *const names[] = { "policy_state", "policy_meta", "policy_addr_0",
+		                             "policy_addr_1", "policy_rules_0", "policy_rules_1",
+		                             "policy_counters" };
+	int *fds[] = { &dp->policy_maps.state, &dp->policy_maps.meta, &dp->policy_maps.addr[0],
+		       &dp->policy_maps.addr[1], &dp->policy_maps.rules[0], &dp->policy_maps.rules[1],
+		       &dp->policy_maps.counters };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, names[i]);
+		if (!m)
+			return flowd_errf(e, -ENOENT, "the BPF object has no map %s: flowd and its BPF "
+			                  "objects come from different builds", names[i]);
+		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = bpf_map__map_flags(m));
+		int fd = bpf_map_create(bpf_map__type(m), names[i], bpf_map__key_size(m),
+		                        bpf_map__value_size(m), bpf_map__max_entries(m), &o);
+		if (fd < 0)
+			return flowd_errf(e, -errno, "cannot create the map %s: %s", names[i], strerror(errno));
+		*fds[i] = fd;
+		int err = bpf_map__reuse_fd(m, fd);
+		if (err)
+			return flowd_errf(e, err, "cannot use the map %s: %s", names[i], strerror(-err));
+	}
+	return dp->hooks && dp->hooks->policy_maps ? dp->hooks->policy_maps(dp->hooks->user, &dp->policy_maps, e)
+	                                           : 0;
+}
+
 static int load_programs(struct datapath *dp, struct flowd_err *e)
 {
 	const struct flowd_config *cfg = dp->cfg;
@@ -540,6 +573,9 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 		                  bpf_map__value_size(flows), bpf_map__value_size(sigs),
 		                  sizeof(struct flow_entry), sizeof(struct flow_sig_bucket));
 
+	if ((err = create_policy_maps(dp, use_xdp ? dp->xdp_skel->obj : dp->tc_skel->obj, e)))
+		return err;
+
 	/* Leftovers first, then attach. libxdp loads the XDP object on the
 	 * first attach (as an extension of its dispatcher, or directly), so
 	 * its maps get fds there; the TC object is loaded after it and reuses
@@ -587,7 +623,8 @@ static int load_programs(struct datapath *dp, struct flowd_err *e)
 	return 0;
 }
 
-int datapath_open(const struct flowd_config *cfg, struct datapath **out, struct flowd_err *e)
+int datapath_open(const struct flowd_config *cfg, const struct datapath_hooks *hooks,
+                  struct datapath **out, struct flowd_err *e)
 {
 	*out = NULL;
 	lib_verbosity = cfg->verbose >= 2 ? 2 : 0;
@@ -598,7 +635,9 @@ int datapath_open(const struct flowd_config *cfg, struct datapath **out, struct 
 	if (!dp)
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	dp->cfg = cfg;
+	dp->hooks = hooks;
 	dp->counters_fd = -1;
+	dp->policy_maps = (struct policy_bpf_maps){ -1, -1, { -1, -1 }, { -1, -1 }, -1 };
 	int ncpus = libbpf_num_possible_cpus();
 	dp->ncpus = ncpus > 0 ? (unsigned)ncpus : 1;
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
@@ -689,6 +728,12 @@ void datapath_close(struct datapath *dp)
 	flow_table_munmap(&dp->table);
 	flow_tc_bpf__destroy(dp->tc_skel);
 	flow_xdp_bpf__destroy(dp->xdp_skel);
+	int *pm[] = { &dp->policy_maps.state, &dp->policy_maps.meta, &dp->policy_maps.addr[0],
+		      &dp->policy_maps.addr[1], &dp->policy_maps.rules[0], &dp->policy_maps.rules[1],
+		      &dp->policy_maps.counters };
+	for (size_t i = 0; i < sizeof(pm) / sizeof(pm[0]); i++)
+		if (*pm[i] >= 0)
+			close(*pm[i]);
 	free(dp);
 }
 

@@ -26,9 +26,20 @@ struct datapath_iface {
 	bool tc_ingress, tc_egress;
 };
 
+struct policy_bpf_maps;
+
+/* Called once the programs' maps exist and before anything is attached:
+ * the policy maps (include/policy_maps.h), created by flowd and shared by
+ * the XDP and TC programs, to be filled before the first packet. */
+struct datapath_hooks {
+	int (*policy_maps)(void *user, const struct policy_bpf_maps *m, struct flowd_err *e);
+	void *user;
+};
+
 /* Check privileges, lock the interfaces, clean up leftovers, load and
- * attach. On error everything done so far is undone. */
-int datapath_open(const struct flowd_config *cfg, struct datapath **out, struct flowd_err *e);
+ * attach (hooks may be NULL). On error everything done so far is undone. */
+int datapath_open(const struct flowd_config *cfg, const struct datapath_hooks *hooks,
+                  struct datapath **out, struct flowd_err *e);
 /* Detach everything and stop the programs from updating the maps; the
  * maps stay readable until datapath_close(). */
 void datapath_detach(struct datapath *dp);

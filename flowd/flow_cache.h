@@ -20,6 +20,7 @@ struct fc_entry {
 	uint64_t reported_packets;  /* rec.packets at that event */
 	uint32_t seen_gen;          /* last poll that found it in the kernel map */
 	int8_t is_reply;            /* decided by the start event, kept for the flow's life */
+	uint32_t policy_gen;        /* rec.policy.gen of the last policy-verdict event */
 	bool used;
 	bool started;               /* start event emitted */
 };

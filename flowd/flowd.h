@@ -18,7 +18,7 @@
  * printed once there. */
 struct flowd_err {
 	int code;
-	char msg[512];
+	char msg[8192];   /* one line, or one line per problem (files) */
 };
 /* Sets e (first error wins) and returns code (negative). */
 int flowd_errf(struct flowd_err *e, int code, const char *fmt, ...)
@@ -44,6 +44,9 @@ struct flowd_config {
 	uint32_t map_size;             /* 0: the BPF object's default */
 	const char *node_name;         /* NULL: the host name */
 	const char *run_dir;           /* lock files and the API socket */
+	const char *identities_file;   /* --identities; NULL: host and world only */
+	const char *policy_file;       /* --policy; NULL: no policy */
+	bool no_conntrack;             /* --no-conntrack */
 	int verbose;
 	struct payload_options l7;     /* live L7 (flowd/payload.c) */
 	/* the observer ring, its socket API and the exporter */

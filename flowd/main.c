@@ -21,6 +21,7 @@
 #include "bpf_stats.h"
 #include "counters.h"
 #include "datapath.h"
+#include "enrich.h"
 #include "flow_record.h"
 #include "flowd.h"
 #include "output.h"
@@ -42,8 +43,9 @@ struct flowd {
 	struct poller *poller;
 	struct payload *payload;      /* NULL: no live L7 */
 	bool payload_more;            /* the ring held more than one batch */
+	struct enrich *en;
 	int epfd;
-	struct flowd_source sig, poll_timer, stats_timer, payload_ring;
+	struct flowd_source sig, poll_timer, stats_timer, payload_ring, conntrack;
 	struct api_server *api;       /* NULL: --socket none, or the default one is taken */
 	struct flowd_source api_src;
 	struct flowd_status_src status;
@@ -90,7 +92,7 @@ static void drain_timer(int fd)
 static void log_counters(struct flowd *d, int all)
 {
 	struct flowd_counter c[FLOWD_MAX_COUNTERS];
-	size_t n = flowd_counters(d->dp, d->poller, d->out, c, FLOWD_MAX_COUNTERS);
+	size_t n = flowd_counters(d->dp, d->poller, d->out, d->en, c, FLOWD_MAX_COUNTERS);
 	n = payload_counters(d->payload, c, n, FLOWD_MAX_COUNTERS);
 	flowd_counters_log(stderr, c, n, all);
 }
@@ -117,6 +119,7 @@ static void check_map_full(struct flowd *d)
 static int on_poll(struct flowd *d, struct flowd_err *e)
 {
 	drain_timer(d->poll_timer.fd);
+	enrich_tick(d->en, mono_now());
 	int err = poller_poll(d->poller, false, e);
 	if (err)
 		return err;
@@ -181,11 +184,32 @@ static int start_api(struct flowd *d, struct flowd_err *e)
 	return 0;
 }
 
+static int on_conntrack(struct flowd *d, struct flowd_err *e)
+{
+	(void)e;
+	enrich_process(d->en);
+	return 0;
+}
+
+/* SIGHUP: identities and policy files again; on any error the running
+ * ones stay. */
+static void reload(struct flowd *d)
+{
+	static char err[16384];
+	if (enrich_reload(d->en, NULL, err, sizeof(err))) {
+		fprintf(stderr, "flowd: reload refused, the running identities and policy stay:\n");
+		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+			fprintf(stderr, "flowd:   %s\n", l);
+	}
+}
+
 static int on_signal(struct flowd *d, struct flowd_err *e)
 {
 	struct signalfd_siginfo si;
 	while (read(d->sig.fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+		} else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			if (d->cfg.verbose)
 				fprintf(stderr, "flowd: %s: stopping\n", strsignal((int)si.ssi_signo));
 			d->stop = true;
@@ -211,6 +235,12 @@ static void describe(const struct flowd *d)
 	        d->cfg.poll_interval_ns / 1e9, d->cfg.export_file);
 }
 
+static int policy_maps_ready(void *user, const struct policy_bpf_maps *m, struct flowd_err *e)
+{
+	struct flowd *d = user;
+	return enrich_maps_ready(d->en, m, e);
+}
+
 static int run(struct flowd *d, struct flowd_err *e)
 {
 	sigset_t mask;
@@ -230,15 +260,20 @@ static int run(struct flowd *d, struct flowd_err *e)
 	if (d->cfg.bpf_stats && (d->status.bpf_stats_fd = bpf_stats_enable()) < 0)
 		fprintf(stderr, "flowd: warning: --bpf-stats: cannot turn BPF statistics on: %s\n",
 		        strerror(-d->status.bpf_stats_fd));
-	if ((err = datapath_open(&d->cfg, &d->dp, e)))
+	if ((err = enrich_open(&d->cfg, &d->en, e)))
+		return err;
+	const struct datapath_hooks hooks = { policy_maps_ready, d };
+	if ((err = datapath_open(&d->cfg, &hooks, &d->dp, e)))
 		return err;
 	d->status.dp = d->dp;
-	if ((err = poller_new(&d->cfg, d->dp, d->out, &d->poller, e)))
+	if ((err = poller_new(&d->cfg, d->dp, d->out, d->en, &d->poller, e)))
 		return err;
 	if ((err = payload_new(&d->cfg, d->dp, d->out, &d->payload, e)))
 		return err;
+	payload_set_enrich(d->payload, d->en);
 	d->status.poller = d->poller;
 	d->status.payload = d->payload;
+	d->status.en = d->en;
 	/* after the datapath: its refusals (no interface, no privileges) come first */
 	if ((err = start_api(d, e)))
 		return err;
@@ -259,6 +294,9 @@ static int run(struct flowd *d, struct flowd_err *e)
 		if ((err = add_source(d, &d->api_src, e)))
 			return err;
 	}
+	d->conntrack = (struct flowd_source){ enrich_fd(d->en), on_conntrack };
+	if (d->conntrack.fd >= 0 && (err = add_source(d, &d->conntrack, e)))
+		return err;
 	d->stats_timer.fd = -1;
 	if (d->cfg.stats_interval_ns) {
 		d->stats_timer = (struct flowd_source){ make_timer(d->cfg.stats_interval_ns, e), on_stats };
@@ -323,12 +361,16 @@ int main(int argc, char **argv)
 		if (d.poller)
 			log_counters(&d, 1);
 	}
-	if (err)
-		fprintf(stderr, "flowd: %s\n", e.msg[0] ? e.msg : strerror(-err));
+	if (err && !e.msg[0])
+		snprintf(e.msg, sizeof(e.msg), "%s", strerror(-err));
+	if (err) /* one line per problem (a file with errors may have many) */
+		for (char *l = strtok(e.msg, "\n"); l; l = strtok(NULL, "\n"))
+			fprintf(stderr, "flowd: %s\n", l);
 	api_server_free(d.api);
 	payload_free(d.payload);
 	poller_free(d.poller);
 	datapath_close(d.dp);
+	enrich_close(d.en);
 	output_close(d.out);
 	if (d.status.bpf_stats_fd >= 0)
 		close(d.status.bpf_stats_fd);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "enrich.h"
 #include "flow_event.h"
 #include "flow_table.h"
 #include "payload_bpf.h"
@@ -58,6 +59,7 @@ struct payload {
 	const struct payload_select *sel;
 	struct payload_mark_key detected[DETECTED_MAX];
 	size_t n_detected;
+	struct enrich *en;           /* identities, L7 policy, FQDN addresses (enrich.h) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -154,6 +156,10 @@ static void on_event(void *user, struct flow_event *ev)
 
 	if (p->sel->probe_packets)
 		detected(p, ev);
+	if (p->en) {
+		enrich_l7(p->en, ev);
+		enrich_dns_answer(p->en, ev);
+	}
 	if (output_flow(p->out, ev) == 0) /* takes ev */
 		p->st.events++;
 }
@@ -270,6 +276,12 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	sync_clock(p);
 	*pp = p;
 	return 0;
+}
+
+void payload_set_enrich(struct payload *p, struct enrich *en)
+{
+	if (p)
+		p->en = en;
 }
 
 void payload_free(struct payload *p)

@@ -44,6 +44,10 @@ struct payload_stats {
 int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
                 struct payload **p, struct flowd_err *e);
 void payload_free(struct payload *p);
+/* L7 events get endpoints and the policy's L7 verdict, and DNS answers
+ * feed toFQDNs (enrich.h); en may be NULL. */
+struct enrich;
+void payload_set_enrich(struct payload *p, struct enrich *en);
 
 int payload_fd(const struct payload *p);
 /* Read what the ring holds, at most a batch so that the loop stays

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enrich.h"
 #include "flow_cache.h"
 #include "flow_l34.h"
 #include "flow_table.h"
@@ -51,12 +52,14 @@ struct pending {
 	const struct flow_rec *rec;
 	int8_t *is_reply;
 	enum fe_stats_event what;
+	bool verdict_only;          /* a flow judged again (policy reload): its policy-verdict event */
 };
 
 struct poller {
 	const struct flowd_config *cfg;
 	struct datapath *dp;
 	struct output *out;
+	struct enrich *en;
 	struct flow_table *table;
 	const struct flow_table_cfg *table_cfg;
 	struct flow_cache *fc;
@@ -82,7 +85,7 @@ static uint64_t mono_now(void)
 }
 
 int poller_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
-               struct poller **pp, struct flowd_err *e)
+               struct enrich *en, struct poller **pp, struct flowd_err *e)
 {
 	struct poller *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -90,6 +93,7 @@ int poller_new(const struct flowd_config *cfg, struct datapath *dp, struct outpu
 	p->cfg = cfg;
 	p->dp = dp;
 	p->out = out;
+	p->en = en;
 	p->table = datapath_table(dp);
 	p->table_cfg = datapath_table_cfg(dp);
 	p->fc = fc_new(1024);
@@ -153,7 +157,7 @@ static const struct flow_rec *reverse_rec(struct poller *p, const struct flow_ke
 	return e ? &e->rec : NULL;
 }
 
-static void emit(struct poller *p, const struct pending *q)
+static struct flow_event *build(struct poller *p, const struct pending *q)
 {
 	char uuid[37];
 	make_uuid(p, uuid);
@@ -167,14 +171,50 @@ static void emit(struct poller *p, const struct pending *q)
 	if (!ev || flow_l34_event(ev, q->what, q->key, q->rec, reverse_rec(p, q->key), &o)) {
 		p->stats.event_errors++;
 		flow_event_free(ev);
-		return;
+		return NULL;
 	}
+	return ev;
+}
+
+/* A policy-verdict or TRANSLATED event of the flow (make: an enrich_*
+ * function), written when the flow has one. */
+static void emit_extra(struct poller *p, const struct pending *q,
+                       bool (*make)(struct enrich *, struct flow_event *, const struct flow_key *,
+                                    const struct flow_rec *))
+{
+	struct flow_event *ev = build(p, q);
+	if (ev && make(p->en, ev, q->key, q->rec))
+		output_flow(p->out, ev); /* takes ev */
+	else
+		flow_event_free(ev);
+}
+
+static bool translated(struct enrich *en, struct flow_event *ev, const struct flow_key *key,
+                       const struct flow_rec *rec)
+{
+	(void)rec;
+	return enrich_translated(en, ev, key);
+}
+
+static void emit(struct poller *p, const struct pending *q)
+{
+	if (p->en && (q->what == FE_STATS_START || q->verdict_only))
+		emit_extra(p, q, enrich_policy_verdict);
+	if (q->verdict_only)
+		return;
+	if (p->en && q->what == FE_STATS_START)
+		emit_extra(p, q, translated);
+	struct flow_event *ev = build(p, q);
+	if (!ev)
+		return;
 	/* One answer per flow: later events keep what the start event said,
 	 * unless it did not know. */
 	if (q->what == FE_STATS_START || *q->is_reply < 0)
 		*q->is_reply = ev->is_reply;
 	ev->is_reply = *q->is_reply;
 	ev->reply = *q->is_reply == 1;
+	if (p->en)
+		enrich_l34(p->en, ev, q->key, q->rec);
 	output_flow(p->out, ev); /* takes ev */
 }
 
@@ -200,7 +240,7 @@ static int reserve_pass(struct poller *p)
 	size_t n = fc_count(p->fc);
 	if (grow((void **)&p->dead, &p->dead_cap, n, sizeof(*p->dead)) ||
 	    grow((void **)&p->evict_now.v, &p->evict_now.cap, n, sizeof(*p->evict_now.v)) ||
-	    grow((void **)&p->pending, &p->pending_cap, 2 * n + p->evict_prev.n, sizeof(*p->pending)))
+	    grow((void **)&p->pending, &p->pending_cap, 3 * n + p->evict_prev.n, sizeof(*p->pending)))
 		return -ENOMEM;
 	return 0;
 }
@@ -215,6 +255,7 @@ static void queue(struct poller *p, const struct flow_key *key, const struct flo
 	q->rec = rec;
 	q->is_reply = is_reply;
 	q->what = what;
+	q->verdict_only = false;
 }
 
 static int pending_cmp(const void *a, const void *b)
@@ -340,7 +381,13 @@ int poller_poll(struct poller *p, bool final, struct flowd_err *e)
 			fe->started = true;
 			fe->last_report_ns = now;
 			fe->reported_packets = fe->rec.packets;
+			fe->policy_gen = fe->rec.policy.gen;
 			p->stats.flows_started++;
+		} else if (fe->rec.policy.gen != fe->policy_gen && fe->seen_gen == p->gen) {
+			/* judged again under a new policy: say what it decided */
+			fe->policy_gen = fe->rec.policy.gen;
+			queue(p, &fe->key, &fe->rec, &fe->is_reply, FE_STATS_UPDATE);
+			p->pending[p->n_pending - 1].verdict_only = true;
 		}
 		if (fe->seen_gen != p->gen || final) {
 			/* At shutdown (programs detached, values final), or a

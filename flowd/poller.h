@@ -30,8 +30,12 @@ struct poller_stats {
 	uint64_t last_poll_ns;     /* how long the last poll took */
 };
 
+struct enrich;
+
+/* en (may be NULL): identities, conntrack and policy on the events
+ * (enrich.h), policy-verdict and TRANSLATED events. */
 int poller_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
-               struct poller **p, struct flowd_err *e);
+               struct enrich *en, struct poller **p, struct flowd_err *e);
 /* One pass. final: end every flow (shutdown, after the programs are
  * detached). Returns 0 or a negative errno (message in e). */
 int poller_poll(struct poller *p, bool final, struct flowd_err *e);

@@ -40,7 +40,7 @@ int flowd_status_json(void *user, struct fe_buf *out)
 	if (src->dp && src->poller) {
 		output_update_stats(src->out);
 		struct flowd_counter c[FLOWD_MAX_COUNTERS];
-		size_t n = flowd_counters(src->dp, src->poller, src->out, c, FLOWD_MAX_COUNTERS);
+		size_t n = flowd_counters(src->dp, src->poller, src->out, src->en, c, FLOWD_MAX_COUNTERS);
 		if (src->payload)
 			n = payload_counters(src->payload, c, n, FLOWD_MAX_COUNTERS);
 		rc |= fe_buf_append(out, ",\"counters\":{", 13);

@@ -13,10 +13,13 @@
 #include "payload.h"
 #include "poller.h"
 
+struct enrich;
+
 struct flowd_status_src {
 	const struct datapath *dp;      /* NULL until the datapath is up */
 	const struct poller *poller;    /* NULL likewise */
 	const struct payload *payload;  /* NULL: no live L7 */
+	const struct enrich *en;        /* identities, policy, conntrack (enrich.h) */
 	struct output *out;
 	int bpf_stats_fd;               /* >= 0: flowd turned BPF statistics on */
 };

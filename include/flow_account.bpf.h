@@ -61,6 +61,30 @@ struct {
 	__type(value, struct flow_entry);
 } flow_overflow SEC(".maps");
 
+/* Per CPU: where a new flow_overflow record is built. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_entry);
+} flow_overflow_init SEC(".maps");
+
+/* Per CPU: the packet flow_account_n() last found no room for in the
+ * table (key.family 0: it had no key), for a program that judges such
+ * packets alone (flow_policy.bpf.h) in the same run. */
+struct flow_no_room {
+	struct flow_key key;
+	__u16 tcp_flags;
+	__u8 pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_no_room);
+} flow_no_room SEC(".maps");
+
 struct flow_clock {
 	__u64 ns;        /* bpf_ktime_get_ns() ... */
 	__u64 jiffies;   /* ... taken at this jiffy */
@@ -180,6 +204,8 @@ static __always_inline void flow_entry_init(struct flow_entry *e, const struct p
 	e->pl_probe = 0;
 	e->pl_tokens = 0;
 	e->pl_refill_ns = 0;
+	/* and unjudged by the policy (flow_policy.bpf.h) */
+	e->policy.gen = 0;
 }
 
 /* In place, concurrently with other CPUs. pf: packets_flags as read with
@@ -345,8 +371,9 @@ static __always_inline struct flow_entry *flow_table_find(const struct flow_key 
 static __always_inline int flow_overflow_account(__u32 ifindex, __u8 direction,
                                                  const struct pkt_info *pi, __u64 bytes, __u64 packets)
 {
-	struct flow_entry *e, init;
+	struct flow_entry *e, *init;
 	struct flow_key key;
+	__u32 zero = 0;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	key.ifindex = ifindex;
@@ -357,10 +384,15 @@ static __always_inline int flow_overflow_account(__u32 ifindex, __u8 direction,
 			flow_entry_update(e, e->packets_flags, pi, bytes, packets);
 			return 0;
 		}
-		__builtin_memset(&init, 0, sizeof(init));
-		init.key = key;
-		flow_entry_init(&init, pi, bytes, packets);
-		if (!bpf_map_update_elem(&flow_overflow, &key, &init, BPF_NOEXIST))
+		/* built in per-CPU memory: 128 bytes less stack, which the
+		 * policy's functions need (flow_policy.bpf.h) */
+		init = bpf_map_lookup_elem(&flow_overflow_init, &zero);
+		if (!init)
+			return -1;
+		__builtin_memset(init, 0, sizeof(*init));
+		init->key = key;
+		flow_entry_init(init, pi, bytes, packets);
+		if (!bpf_map_update_elem(&flow_overflow, &key, init, BPF_NOEXIST))
 			return 0;
 		/* EEXIST: another CPU created it; look it up again */
 	}
@@ -406,14 +438,17 @@ static __always_inline void flow_frag(const struct pkt_info *pi, struct flow_key
  * pkt_parse_eth()'s result; pi: as parsed, with pi->vlan_ids[0] the outer
  * VID as on the wire; bytes: the frames' length at the hook incl. L2 (as
  * on the wire, all of them). Returns the flow's entry in the table, or
- * NULL (no flow key, or the table is full).
+ * NULL: no flow key (flow_no_room.key.family is then 0), or the table is
+ * full (flow_no_room holds the key).
  */
 static __always_inline struct flow_entry *flow_account_n(int st, const struct pkt_info *pi,
                                                          __u64 bytes, __u64 packets,
                                                          __u32 ifindex, __u8 direction)
 {
+	struct flow_no_room *nr;
 	struct flow_entry *e;
 	struct flow_key key;
+	__u32 zero = 0;
 
 	flow_cnt_add(FLOW_CNT_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_BYTES, bytes);
@@ -422,6 +457,9 @@ static __always_inline struct flow_entry *flow_account_n(int st, const struct pk
 		if (st != PKT_L4_UNKNOWN) {
 			flow_cnt_add(FLOW_CNT_NO_KEY_PACKETS, packets);
 			flow_cnt_add(FLOW_CNT_NO_KEY_BYTES, bytes);
+			nr = bpf_map_lookup_elem(&flow_no_room, &zero);
+			if (nr)
+				nr->key.family = 0;   /* no key */
 			return NULL;
 		}
 	}
@@ -433,6 +471,11 @@ static __always_inline struct flow_entry *flow_account_n(int st, const struct pk
 		return e;
 
 	/* no room for this flow: count visibly, keep the interface totals exact */
+	nr = bpf_map_lookup_elem(&flow_no_room, &zero);
+	if (nr) {
+		nr->key = key;
+		nr->tcp_flags = pi->tcp_flags;
+	}
 	flow_cnt_add(FLOW_CNT_MAP_FULL_PACKETS, packets);
 	flow_cnt_add(FLOW_CNT_MAP_FULL_BYTES, bytes);
 	if (!flow_overflow_account(ifindex, direction, pi, bytes, packets))
@@ -443,10 +486,10 @@ static __always_inline struct flow_entry *flow_account_n(int st, const struct pk
 }
 
 /* One frame (XDP). */
-static __always_inline void flow_account(int st, const struct pkt_info *pi, __u64 bytes,
-                                         __u32 ifindex, __u8 direction)
+static __always_inline struct flow_entry *flow_account(int st, const struct pkt_info *pi, __u64 bytes,
+                                                       __u32 ifindex, __u8 direction)
 {
-	flow_account_n(st, pi, bytes, 1, ifindex, direction);
+	return flow_account_n(st, pi, bytes, 1, ifindex, direction);
 }
 
 #endif /* FLOWD_FLOW_ACCOUNT_BPF_H */

@@ -13,6 +13,8 @@
 
 #include <linux/types.h>
 
+#include "policy_maps.h"
+
 #define FLOW_ADDR_LEN 16
 
 /* Which hook observed the packet. */
@@ -70,6 +72,7 @@ struct flow_rec {
 	__u16 first_tcp_flags;/* flags of the first packet (start event) */
 	__u8 eth_src[6];      /* MAC addresses of the first packet */
 	__u8 eth_dst[6];
+	struct policy_flow policy;  /* flowd: the datapath's policy result (gen 0: none) */
 };
 
 /*

@@ -86,7 +86,9 @@ struct flow_entry {
 	__u32 pl_tokens;       /* payload byte budget left */
 	__u32 pl_pad;
 	__u64 pl_refill_ns;    /* when pl_tokens was last refilled */
-	__u8 reserved[16];
+	/* the policy's answer for this flow (include/flow_policy.bpf.h),
+	 * written on its first packet and after policy reloads */
+	struct policy_flow policy;
 };
 
 struct flow_sig_bucket {
@@ -109,6 +111,7 @@ _Static_assert(sizeof(struct flow_key) == 48, "flow_key is 6 words");
 _Static_assert(sizeof(struct flow_entry) == 128, "entries are two cache lines");
 _Static_assert(__builtin_offsetof(struct flow_entry, last_seen_ns) == 64, "line 2 starts at last_seen");
 _Static_assert(__builtin_offsetof(struct flow_entry, pl_tokens) == 96, "aligned budget");
+_Static_assert(__builtin_offsetof(struct flow_entry, policy) == 112, "the policy result ends the entry");
 _Static_assert(sizeof(struct flow_sig_bucket) == 64, "a bucket's signatures are one cache line");
 
 struct flow_hash {
@@ -264,6 +267,15 @@ static inline void flow_entry_read(const struct flow_entry *e, struct flow_rec *
 	r->first_tcp_flags = e->first_tcp_flags;
 	memcpy(r->eth_src, e->eth_src, 6);
 	memcpy(r->eth_dst, e->eth_dst, 6);
+	/* a packet may be judging the flow again (a policy reload): a copy
+	 * whose generation did not change while it was made */
+	for (int tries = 0; tries < 4; tries++) {
+		__u32 gen = __atomic_load_n(&e->policy.gen, __ATOMIC_ACQUIRE);
+		memcpy(&r->policy, (const void *)&e->policy, sizeof(r->policy));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&e->policy.gen, __ATOMIC_RELAXED) == gen && r->policy.gen == gen)
+			break;
+	}
 }
 
 /* Add src to dst (entries of one key; see "duplicates" above). */
@@ -282,6 +294,8 @@ static inline void flow_table__merge(struct flow_rec *dst, const struct flow_rec
 	dst->packets += src->packets;
 	dst->bytes += src->bytes;
 	dst->tcp_flags |= src->tcp_flags;
+	if (src->policy.gen > dst->policy.gen)  /* the latest policy's decision */
+		dst->policy = src->policy;
 }
 
 /* The record of key: every published entry with that key merged; returns

@@ -73,30 +73,41 @@ struct {
 	__type(value, __u64);
 } policy_counters SEC(".maps");
 
-static __always_inline void policy_cnt_add(__u32 idx)
+static __always_inline void policy_cnt_add_n(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&policy_counters, &idx);
 
 	if (c)
-		*c += 1;
+		*c += n;
 }
 
-/* Count one packet under its result (per drop reason for drops). */
-static __always_inline void policy_count_packet(const struct policy_result *r)
+static __always_inline void policy_cnt_add(__u32 idx)
 {
-	switch (r->verdict) {
+	policy_cnt_add_n(idx, 1);
+}
+
+/* Count n packets under a verdict (per drop reason for drops). */
+static __always_inline void policy_count(__u8 verdict, __u8 drop_reason, __u64 n)
+{
+	switch (verdict) {
 	case POLICY_VERDICT_FORWARDED:
-		policy_cnt_add(POLICY_CNT_FORWARDED);
+		policy_cnt_add_n(POLICY_CNT_FORWARDED, n);
 		break;
 	case POLICY_VERDICT_DROPPED:
-		policy_cnt_add(r->drop_reason == POLICY_REASON_DENY ? POLICY_CNT_DROP_DENY
-		                                                    : POLICY_CNT_DROP_DENIED);
+		policy_cnt_add_n(drop_reason == POLICY_REASON_DENY ? POLICY_CNT_DROP_DENY
+		                                                   : POLICY_CNT_DROP_DENIED, n);
 		break;
 	case POLICY_VERDICT_AUDIT:
-		policy_cnt_add(r->drop_reason == POLICY_REASON_DENY ? POLICY_CNT_AUDIT_DENY
-		                                                    : POLICY_CNT_AUDIT_DENIED);
+		policy_cnt_add_n(drop_reason == POLICY_REASON_DENY ? POLICY_CNT_AUDIT_DENY
+		                                                   : POLICY_CNT_AUDIT_DENIED, n);
 		break;
 	}
+}
+
+/* Count one packet under its result. */
+static __always_inline void policy_count_packet(const struct policy_result *r)
+{
+	policy_count(r->verdict, r->drop_reason, 1);
 }
 
 static __always_inline struct policy_addr_val *policy__addr(__u32 set, struct policy_addr_key *k)
@@ -226,18 +237,20 @@ static __always_inline void policy_as_reply(const struct policy_result *fwd, str
  * opened before flowd looked (or seen on another hook). It is allowed when
  * the policy allows either it as an opener or the reverse connection it
  * would be the reply of. Everything else is judged as an opener.
+ * icmp_type: ICMP/ICMPv6 only; tcp_flags: TCP only.
  */
-static __always_inline int policy_lookup_new_flow(const struct pkt_info *pi, struct policy_result *res)
+static __always_inline int policy_lookup_opener(__u8 family, const __u8 *saddr, const __u8 *daddr,
+                                                __u8 proto, __u16 sport, __u16 dport, __u8 icmp_type,
+                                                __u16 tcp_flags, struct policy_result *res)
 {
 	struct policy_result rev;
 
 	policy_cnt_add(POLICY_CNT_LOOKUPS);
-	policy_lookup_tuple(pi->family, pi->saddr, pi->daddr, pi->proto, pi->dport, res);
+	policy_lookup_tuple(family, saddr, daddr, proto, dport, res);
 	/* IPv6 neighbor discovery (router/neighbor solicitation and
 	 * advertisement, redirect) is never subject to policy, as in Cilium:
 	 * a default-deny policy must not cut the link itself */
-	if (res->verdict != POLICY_VERDICT_NONE && pi->proto == 58 && pi->icmp_type >= 133 &&
-	    pi->icmp_type <= 137) {
+	if (res->verdict != POLICY_VERDICT_NONE && proto == 58 && icmp_type >= 133 && icmp_type <= 137) {
 		res->rule_id = POLICY_RULE_NONE;
 		res->action = POLICY_ACT_ALLOW;
 		res->verdict = POLICY_VERDICT_FORWARDED;
@@ -248,12 +261,19 @@ static __always_inline int policy_lookup_new_flow(const struct pkt_info *pi, str
 		return res->verdict;
 	}
 	if (res->verdict == POLICY_VERDICT_NONE || res->verdict == POLICY_VERDICT_FORWARDED ||
-	    pi->proto != 6 || (pi->tcp_flags & (FLOW_TCP_SYN | FLOW_TCP_ACK)) == FLOW_TCP_SYN)
+	    proto != 6 || (tcp_flags & (FLOW_TCP_SYN | FLOW_TCP_ACK)) == FLOW_TCP_SYN)
 		return res->verdict;
-	policy_lookup_tuple(pi->family, pi->daddr, pi->saddr, pi->proto, pi->sport, &rev);
+	policy_lookup_tuple(family, daddr, saddr, proto, sport, &rev);
 	if (rev.verdict == POLICY_VERDICT_FORWARDED)
 		policy_as_reply(&rev, res);
 	return res->verdict;
+}
+
+/* policy_lookup_opener() for a parsed packet. */
+static __always_inline int policy_lookup_new_flow(const struct pkt_info *pi, struct policy_result *res)
+{
+	return policy_lookup_opener(pi->family, pi->saddr, pi->daddr, pi->proto, pi->sport, pi->dport,
+	                            pi->icmp_type, pi->tcp_flags, res);
 }
 
 #endif /* FLOWD_POLICY_BPF_H */

@@ -66,7 +66,8 @@
 
 struct policy_state {
 	__u32 active;        /* 0 or 1: the set packets use */
-	__u32 pad;
+	__u32 gen;           /* low 32 bits of the active set's revision; 0: no
+	                      * policy (the datapath skips policy entirely) */
 };
 
 struct policy_meta {
@@ -136,5 +137,61 @@ enum policy_counter {
 	POLICY_CNT_AUDIT_DENY,       /* audit mode: would have been dropped, 181 */
 	POLICY_CNT_MAX
 };
+
+/* A struct policy_result as a flow keeps it (16 bytes of struct flow_entry,
+ * include/flow_table.h; struct flow_rec in user space). gen: the low 32
+ * bits of the revision (revisions count policy loads from 1: they are the
+ * revision); 0 = no result (no policy when the flow was last seen). */
+struct policy_flow {
+	__u32 gen;
+	__u32 rule_id;
+	__u8 action, verdict, match_type, direction, drop_reason, flags;
+	__u8 counter;        /* enum policy_counter of its packets (POLICY_CNT_MAX: none) */
+	__u8 pad;
+};
+
+/* The policy_counters slot a packet with this verdict counts in. */
+static __inline __attribute__((always_inline)) __u8 policy_counter_of(__u8 verdict, __u8 drop_reason)
+{
+	switch (verdict) {
+	case POLICY_VERDICT_FORWARDED:
+		return POLICY_CNT_FORWARDED;
+	case POLICY_VERDICT_DROPPED:
+		return drop_reason == POLICY_REASON_DENY ? POLICY_CNT_DROP_DENY : POLICY_CNT_DROP_DENIED;
+	case POLICY_VERDICT_AUDIT:
+		return drop_reason == POLICY_REASON_DENY ? POLICY_CNT_AUDIT_DENY : POLICY_CNT_AUDIT_DENIED;
+	default:
+		return POLICY_CNT_MAX;
+	}
+}
+
+static __inline __attribute__((always_inline)) void
+policy_flow_pack(const struct policy_result *r, struct policy_flow *f)
+{
+	f->gen = (__u32)r->revision;
+	f->rule_id = r->rule_id;
+	f->action = r->action;
+	f->verdict = r->verdict;
+	f->match_type = r->match_type;
+	f->direction = r->direction;
+	f->drop_reason = r->drop_reason;
+	f->flags = r->flags;
+	f->counter = policy_counter_of(r->verdict, r->drop_reason);
+	f->pad = 0;
+}
+
+static __inline __attribute__((always_inline)) void
+policy_flow_unpack(const struct policy_flow *f, struct policy_result *r)
+{
+	__builtin_memset(r, 0, sizeof(*r));
+	r->revision = f->gen;
+	r->rule_id = f->rule_id;
+	r->action = f->action;
+	r->verdict = f->gen ? f->verdict : POLICY_VERDICT_NONE;
+	r->match_type = f->match_type;
+	r->direction = f->direction;
+	r->drop_reason = f->drop_reason;
+	r->flags = f->flags;
+}
 
 #endif /* FLOWD_POLICY_MAPS_H */

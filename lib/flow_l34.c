@@ -141,6 +141,8 @@ void flow_rec_merge(struct flow_rec *acc, const struct flow_rec *cpu)
 	acc->packets += cpu->packets;
 	acc->bytes += cpu->bytes;
 	acc->tcp_flags |= cpu->tcp_flags;
+	if (cpu->policy.gen > acc->policy.gen)  /* the latest policy's decision */
+		acc->policy = cpu->policy;
 }
 
 int64_t flow_clock_offset_ns(void)

@@ -1059,10 +1059,10 @@ static void grace_period(struct policy_bpf *pb)
 	}
 }
 
-static int flip_to(struct policy_bpf *pb, uint32_t set)
+static int flip_to(struct policy_bpf *pb, uint32_t set, uint64_t revision)
 {
 	uint32_t zero = 0;
-	struct policy_state st = { .active = set };
+	struct policy_state st = { .active = set, .gen = (uint32_t)revision };
 	if (bpf_map_update_elem(pb->m.state, &zero, &st, BPF_ANY))
 		return -errno;
 	clock_gettime(CLOCK_MONOTONIC, &pb->last_flip);
@@ -1119,7 +1119,7 @@ int policy_bpf_apply(struct policy_bpf *pb, const struct policy_compiled *c, cha
 	meta.flags = POLICY_META_LOADED;
 	meta.mode = c->mode;
 	meta.default_action = c->def;
-	if (bpf_map_update_elem(pb->m.meta, &t, &meta, BPF_ANY) || (rc = flip_to(pb, t))) {
+	if (bpf_map_update_elem(pb->m.meta, &t, &meta, BPF_ANY) || (rc = flip_to(pb, t, c->revision))) {
 		rc = rc ? rc : -errno;
 		snprintf(err, errlen, "activating the policy: %s", strerror(-rc));
 		return rc;
@@ -1137,7 +1137,7 @@ int policy_bpf_clear(struct policy_bpf *pb)
 	struct policy_meta meta = { 0 };
 	if (bpf_map_update_elem(pb->m.meta, &t, &meta, BPF_ANY))
 		return -errno;
-	return flip_to(pb, t);
+	return flip_to(pb, t, 0);
 }
 
 int policy_bpf_counters(struct policy_bpf *pb, uint64_t out[POLICY_CNT_MAX])

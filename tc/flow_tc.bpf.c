@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* TC (clsact) flow accounting for egress, and for ingress where XDP is not
  * used. Same record semantics as xdp/flow_xdp.bpf.c (include/flow_account.bpf.h);
- * always TC_ACT_UNSPEC, so the filters after ours on the hook still run
- * (TC_ACT_OK would end classification there). A GSO packet counts as the
+ * TC_ACT_UNSPEC, so the filters after ours on the hook still run
+ * (TC_ACT_OK would end classification there), or TC_ACT_SHOT for what an
+ * enforced policy denies (include/flow_policy.bpf.h). A GSO packet counts as the
  * frames it leaves as. Packets of flows selected for L7 go to flowd through
  * the payload ring (include/payload_capture.bpf.h): flow_tc_capture
  * does only that, for ingress where XDP does the accounting. */
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
 #include "flow_account.bpf.h"
+#include "flow_policy.bpf.h"
 #ifndef FLOW_TC_NO_PAYLOAD
 #include "payload_capture.bpf.h"
 #else
@@ -67,6 +69,12 @@ static __always_inline int flow_tc(struct __sk_buff *skb, __u8 direction)
 	if (segs > 1 && st == PKT_OK)
 		bytes += (__u64)(segs - 1) * (pi.payload_off + (skb->vlan_present ? VLAN_HLEN : 0));
 	e = flow_account_n(st, &pi, bytes, segs, skb->ifindex, direction);
+	/* segs again from the skb: keeping it alive to here would make the
+	 * verifier walk every path of the accounting twice */
+	segs = skb->gso_segs;
+	segs += segs == 0;
+	if (flow_policy_apply(e, segs))
+		return TC_ACT_SHOT;   /* an enforced policy denies it: not captured either */
 	payload_after_account(skb, e, st, &pi);
 	return TC_ACT_UNSPEC;
 }

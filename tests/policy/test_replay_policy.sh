@@ -6,6 +6,7 @@
 # capture), identities in the output and the identity filters, and files
 # with errors. Counts are cross-checked with tshark where it can judge.
 . "$(dirname "$0")/../lib/testlib.sh"
+export LC_ALL=C
 
 D=$TOP/tests/policy/data
 P=$TOP/pcaps
