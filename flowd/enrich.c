@@ -399,9 +399,11 @@ static void ct_attach(struct enrich *en, struct flow_event *ev, const struct ct_
 	fe_buf_free(&b);
 }
 
+/* Endpoints when the user asked for identities or a policy (whose
+ * selectors need them); else `{}`, as `flowctl replay` without them. */
 static void fill(struct enrich *en, struct flow_event *ev)
 {
-	if (identity_fill_event(en->ids, ev))
+	if ((en->cfg->identities_file || en->policy_file) && identity_fill_event(en->ids, ev))
 		en->st.oom++;
 }
 
