@@ -21,8 +21,9 @@
  *     X-Request-Id like Cilium's Envoy filter does.
  *
  * 1xx interim responses are skipped (101 is final: it is reported, then
- * the connection goes to the HTTP/2 parser for "Upgrade: h2c", or parsing
- * stops for other protocols and CONNECT tunnels). After a parse error or a
+ * the connection goes to the HTTP/2 parser for "Upgrade: h2c", with the
+ * upgrade request, whose answer comes on HTTP/2 stream 1; or parsing stops
+ * for other protocols and CONNECT tunnels). After a parse error or a
  * gap in a header section the direction resynchronises at the next line
  * that starts a request (method + space) or a status line.
  */
@@ -84,6 +85,10 @@ struct h1_req {
 	char *url, *xrid;
 	uint64_t ts;
 	uint32_t dropped_before;   /* requests dropped (queue full) just before this one */
+	/* "Upgrade: h2c": the header fields, "name\0value\0" pairs, for the
+	 * HTTP/2 parser (this request is its stream 1) */
+	char *fields;
+	size_t n_fields;
 };
 
 struct h1_state {
@@ -147,6 +152,7 @@ static void req_free(struct h1_req *r)
 {
 	free(r->url);
 	free(r->xrid);
+	free(r->fields);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -291,6 +297,30 @@ static char *hdr_dup(const struct h1_dir *d, const struct h1_hdr *h)
 	return strndup(v, n);
 }
 
+/* The message's header fields as "name\0value\0" pairs (values trimmed). */
+static char *fields_dup(const struct h1_dir *d, size_t *n_fields)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < d->n_hdrs; i++)
+		len += d->hdrs[i].name_len + d->hdrs[i].val_len + 2;
+	char *out = malloc(len ? len : 1), *w = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < d->n_hdrs; i++) {
+		const char *v;
+		size_t vn;
+		hdr_value(d, &d->hdrs[i], &v, &vn);
+		memcpy(w, d->buf + d->hdrs[i].name_off, d->hdrs[i].name_len);
+		w += d->hdrs[i].name_len;
+		*w++ = '\0';
+		memcpy(w, v, vn);
+		w += vn;
+		*w++ = '\0';
+	}
+	*n_fields = d->n_hdrs;
+	return out;
+}
+
 /* Fills ev->l7.http.headers from the message (without Host); extra: a
  * header added at the end (the request's X-Request-Id on responses). */
 static void set_headers(struct h1_state *st, struct h1_dir *d, struct flow_event *ev,
@@ -423,6 +453,8 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	r.h2c = p->upgrade && hdr_has_token(d, find_hdr(d, "upgrade"), "h2c");
 	r.expect_continue = hdr_has_token(d, find_hdr(d, "expect"), "100-continue");
 	r.xrid = hdr_dup(d, find_hdr(d, "x-request-id"));
+	if (r.h2c)
+		r.fields = fields_dup(d, &r.n_fields);
 
 	struct flow_event *ev = l7_event_new(st->ctx, L7_DIR_TO_SERVER, d->msg_ts);
 	if (ev) {
@@ -671,14 +703,31 @@ static void stop_parsing(struct h1_state *st, const char *counter)
 	st->d[0].ulen = 0;
 }
 
-static void switch_to_h2(struct h1_state *st, enum l7_dir dir, const char *rest, size_t n)
+/* up: the request that asked for the switch (NULL for the prior-knowledge
+ * preface): the HTTP/2 parser makes it the request of stream 1. */
+static void switch_to_h2(struct h1_state *st, enum l7_dir dir, const char *rest, size_t n,
+                         const struct h1_req *up)
 {
-	if (l7_switch_protocol(st->ctx, L7_PROTO_HTTP2, dir, (const uint8_t *)rest, n) == 0) {
+	struct l7_upgrade u = { 0 };
+	const char **hv = NULL;
+	if (up && up->known) {
+		hv = calloc(2 * up->n_fields + 1, sizeof(*hv));
+		const char *f = up->fields;
+		for (size_t i = 0; hv && f && i < 2 * up->n_fields; i++) {
+			hv[i] = f;
+			f += strlen(f) + 1;
+		}
+		u = (struct l7_upgrade){ .method = up->method, .url = up->url, .ts_ns = up->ts,
+		                         .headers = hv, .n_headers = hv && up->fields ? up->n_fields : 0 };
+	}
+	if (l7_switch_protocol_upgrade(st->ctx, L7_PROTO_HTTP2, dir, (const uint8_t *)rest, n,
+	                               up && up->known ? &u : NULL) == 0) {
 		l7_count(st->ctx, "http.upgrade_h2c", 1);
 		st->switched = true;
 	} else {
 		stop_parsing(st, "http.upgrade_no_parser");
 	}
+	free(hv);
 }
 
 /* The answer to an upgrade request arrived and declined it: the request
@@ -836,7 +885,7 @@ static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
 			if (h2c) {
 				if (st->d[0].ulen)
 					l7_count(st->ctx, "http.upgrade_dropped_bytes", st->d[0].ulen);
-				switch_to_h2(st, L7_DIR_TO_CLIENT, rest, rn);
+				switch_to_h2(st, L7_DIR_TO_CLIENT, rest, rn, &st->cur);
 			} else {
 				stop_parsing(st, "http.upgrade_other");
 			}
@@ -852,7 +901,7 @@ static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
 			}
 			memcpy(b, preface, 24);
 			memcpy(b + 24, rest, rn);
-			switch_to_h2(st, L7_DIR_TO_SERVER, b, 24 + rn);
+			switch_to_h2(st, L7_DIR_TO_SERVER, b, 24 + rn, NULL);
 			free(b);
 			return;
 		}

@@ -44,6 +44,17 @@ enum l7_proto {
 
 enum l7_transport { L7_TCP = 6, L7_UDP = 17 };
 
+/* The HTTP/1.x request that switched the connection to another protocol.
+ * For "Upgrade: h2c" it is the request of HTTP/2 stream 1 (RFC 9113 §3.2 /
+ * RFC 7540 §3.2): its answer comes on that stream. Strings NUL-terminated. */
+struct l7_upgrade {
+	const char *method;            /* as sent */
+	const char *url;               /* as its request event reported it; NULL if none */
+	uint64_t ts_ns;                /* the request's time (its first byte) */
+	const char *const *headers;    /* name, value, name, value, ...: its fields as sent */
+	size_t n_headers;              /* pairs in headers */
+};
+
 /* What a parser knows about its connection. Addresses are strings as they
  * appear in events; ports in host order. "client" is the side that sent the
  * SYN (or the side the pipeline decided is the client, see pipeline.c). */
@@ -85,6 +96,10 @@ struct l7_parser_ops {
 	 * complete or flush what is pending. */
 	void (*close)(void *state, struct l7_ctx *ctx, enum l7_dir dir,
 	              uint64_t ts_ns);
+	/* Optional. The connection was handed to this parser by the request up
+	 * (l7_switch_protocol_upgrade): called right after create(), before
+	 * any data; up is valid during the call only. */
+	void (*upgraded)(void *state, const struct l7_upgrade *up);
 };
 
 /* Registered parsers (l7/registry.c): each parser file defines its ops as
@@ -102,7 +117,7 @@ struct l7_ctx_ops {
 	struct flow_event *(*event_new)(struct l7_ctx *ctx, enum l7_dir dir, uint64_t ts_ns);
 	void (*event_emit)(struct l7_ctx *ctx, struct flow_event *ev);
 	int (*switch_protocol)(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
-	                       const uint8_t *rest, size_t rest_len);
+	                       const uint8_t *rest, size_t rest_len, const struct l7_upgrade *up);
 	void (*dns_cache_add)(struct l7_ctx *ctx, const char *ip, const char *name,
 	                      uint32_t ttl_s, uint64_t ts_ns);
 	void (*count)(struct l7_ctx *ctx, const char *name, uint64_t n);
@@ -139,7 +154,17 @@ static inline void l7_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 static inline int l7_switch_protocol(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
                                      const uint8_t *rest, size_t rest_len)
 {
-	return ctx->ops->switch_protocol(ctx, proto, dir, rest, rest_len);
+	return ctx->ops->switch_protocol(ctx, proto, dir, rest, rest_len, NULL);
+}
+
+/* The same, handing the new parser the request that asked for the switch
+ * (copied: up need only be valid during this call): the new parser's
+ * upgraded() gets it. */
+static inline int l7_switch_protocol_upgrade(struct l7_ctx *ctx, enum l7_proto proto,
+                                             enum l7_dir dir, const uint8_t *rest,
+                                             size_t rest_len, const struct l7_upgrade *up)
+{
+	return ctx->ops->switch_protocol(ctx, proto, dir, rest, rest_len, up);
 }
 
 /* DNS answers feed the IP -> name cache (TTL-bound, size-bound). name

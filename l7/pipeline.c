@@ -124,6 +124,7 @@ struct pending_switch {
 	enum l7_dir dir;
 	uint8_t *rest;
 	size_t rest_len;
+	struct l7_upgrade *up;   /* copy of the switching request, in this allocation */
 };
 
 struct conn {
@@ -484,8 +485,38 @@ static void ctx_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 		emit(c->p, c, ev);
 }
 
+/* Bytes for a copy of up: the struct, the header pointers, the strings. */
+static size_t upgrade_size(const struct l7_upgrade *up)
+{
+	size_t n = sizeof(*up) + 2 * up->n_headers * sizeof(char *);
+	n += strlen(up->method ? up->method : "") + 1 + (up->url ? strlen(up->url) + 1 : 0);
+	for (size_t i = 0; i < 2 * up->n_headers; i++)
+		n += strlen(up->headers[i]) + 1;
+	return n;
+}
+
+static struct l7_upgrade *upgrade_copy(const struct l7_upgrade *up, void *mem)
+{
+	struct l7_upgrade *cp = mem;
+	const char **h = (const char **)(cp + 1);
+	char *str = (char *)(h + 2 * up->n_headers);
+	*cp = *up;
+	cp->method = str;
+	str = stpcpy(str, up->method ? up->method : "") + 1;
+	if (up->url) {
+		cp->url = str;
+		str = stpcpy(str, up->url) + 1;
+	}
+	for (size_t i = 0; i < 2 * up->n_headers; i++) {
+		h[i] = str;
+		str = stpcpy(str, up->headers[i]) + 1;
+	}
+	cp->headers = h;
+	return cp;
+}
+
 static int ctx_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
-                      const uint8_t *rest, size_t rest_len)
+                      const uint8_t *rest, size_t rest_len, const struct l7_upgrade *up)
 {
 	struct conn *c = ctx->owner;
 	const struct l7_parser_ops *ops =
@@ -494,7 +525,7 @@ static int ctx_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
 		c->p->c.switch_failed++;
 		return -1;
 	}
-	struct pending_switch *sw = calloc(1, sizeof(*sw));
+	struct pending_switch *sw = calloc(1, sizeof(*sw) + (up ? upgrade_size(up) : 0));
 	if (!sw || (rest_len && !(sw->rest = malloc(rest_len)))) {
 		free(sw);
 		c->p->c.switch_failed++;
@@ -505,6 +536,8 @@ static int ctx_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
 	if (rest_len)
 		memcpy(sw->rest, rest, rest_len);
 	sw->rest_len = rest_len;
+	if (up)
+		sw->up = upgrade_copy(up, sw + 1);
 	c->sw = sw;
 	return 0;
 }
@@ -615,8 +648,11 @@ static void apply_switch(struct conn *c, uint64_t ts)
 		if (!c->pstate) {
 			c->p->c.parser_oom++;
 			c->l7 = L7S_OFF;
-		} else if (sw->rest_len) {
-			c->ops->data(c->pstate, &c->ctx, sw->dir, sw->rest, sw->rest_len, ts);
+		} else {
+			if (sw->up && c->ops->upgraded)
+				c->ops->upgraded(c->pstate, sw->up);
+			if (sw->rest_len)
+				c->ops->data(c->pstate, &c->ctx, sw->dir, sw->rest, sw->rest_len, ts);
 		}
 		free(sw->rest);
 		free(sw);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Cross-check flowd's HTTP/2 events on a capture against independent views.
 
-  crosscheck.py FLOWCTL PCAP PORT[,PORT...] [--log CLIENT_LOG] [--subset-of FULL_PCAP]
+  crosscheck.py FLOWCTL PCAP PORT[,PORT...] [--log CLIENT_LOG] [--subset-of FULL_PCAP [--lost LOST]]
 
 PORT: server port decoded as HTTP/2 by tshark; PORT/http: decoded as HTTP/1.1
 (a connection that upgrades to h2c: tshark follows the 101 itself).
@@ -9,14 +9,19 @@ PORT: server port decoded as HTTP/2 by tshark; PORT/http: decoded as HTTP/1.1
 - tshark (its own HTTP/2 dissector and HPACK decoder): every request and
   response it decodes must appear in `flowctl replay` with the same method,
   URL, status and header fields (trailers merged into the response, cookie
-  crumbs joined), and flowd must report nothing else. Streams whose request
-  tshark did not see as HTTP/2 (the answer to an h2c Upgrade) are compared
-  by status and headers only.
+  crumbs joined), and flowd must report nothing else. The answer to an h2c
+  Upgrade (stream 1, whose request was HTTP/1.1) carries the method and URL
+  of the HTTP/1.1 request tshark saw with "Upgrade: h2c" on that
+  connection (no HTTP/2 request event).
 - the client's own log (grpc_peer.py, h2load, nghttp), when given.
 - --subset-of: PCAP is FULL_PCAP with packets removed (joined mid-connection):
   every field flowd reports for it must be what it reports for one of the
   events of the same connection and direction in the complete capture, so
   a mid-stream join never yields a wrong value.
+- --lost (PCAP made by make_gaps.py): the responses of the streams listed
+  ("CLIENT_PORT STREAM_ID BYTES", stream ids as in FULL_PCAP, whose URLs
+  tshark gives) report exactly BYTES as l7_info.gap_bytes, the other
+  responses of their connections none, and none is truncated.
 Prints PASS/FAIL lines.
 """
 import collections
@@ -42,11 +47,26 @@ def ev_key(f):
     return (f["l7"]["type"], h.get("method"), h.get("url"), h.get("code", 0), hdrs)
 
 
+def tshark_upgrades(pcap, dec):
+    """{tcp stream: (method, url)} of HTTP/1.1 requests asking for h2c."""
+    out = subprocess.run(["tshark", "-n", "-r", pcap] + dec +
+                         ["-Y", "http.request && http.upgrade", "-T", "fields", "-e", "tcp.stream",
+                          "-e", "http.request.method", "-e", "http.request.full_uri", "-e", "http.upgrade"],
+                         check=True, capture_output=True, text=True).stdout
+    ups = {}
+    for line in out.splitlines():
+        conn, method, url, up = (line.split("\t") + ["", "", "", ""])[:4]
+        if "h2c" in up.lower().split(","):
+            ups.setdefault(conn, (method, url))
+    return ups
+
+
 def tshark_streams(pcap, ports):
     dec = []
     for p in ports:
         port, _, proto = p.partition("/")
         dec += ["-d", "tcp.port==%s,%s" % (port, proto or "http2")]
+    upgrades = tshark_upgrades(pcap, dec)
     ports = [p.partition("/")[0] for p in ports]
     out = subprocess.run(["tshark", "-r", pcap] + dec +
                          ["-Y", "http2", "-T", "json", "--no-duplicate-keys", "-J", "tcp http2"],
@@ -73,7 +93,8 @@ def tshark_streams(pcap, ports):
                     to_client_block = False
                 else:
                     to_client_block = to_client
-                st = streams.setdefault((conn, sid), {"req": None, "resp": None, "port": None})
+                st = streams.setdefault((conn, sid), {"req": None, "resp": None, "port": None,
+                                                      "h1": upgrades.get(conn) if sid == "1" else None})
                 if not to_client_block:
                     if st["req"] is None:
                         st["req"] = fields
@@ -121,6 +142,8 @@ def expected(streams):
         if req is not None:
             method, url = dict(req).get(":method"), url_of(req)
             exp[("REQUEST", method, url, 0, regular(req))] += 1
+        elif st.get("h1"):
+            method, url = st["h1"]   # stream 1 of an h2c upgrade
         if resp is not None:
             code = int(dict(resp).get(":status", "0"))
             exp[("RESPONSE", method, url, code, regular(resp, req or []))] += 1
@@ -195,6 +218,40 @@ def check_subset(part, full):
         "PASS" if not bad else "FAIL", len(part), "" if not bad else ": %s" % json.dumps(bad[0])[:600]))
 
 
+def check_lost(evs, full_pcap, ports, lost_file):
+    urls = {}
+    for (conn, sid), st in tshark_streams(full_pcap, ports).items():
+        if st["req"] is not None and st["port"]:
+            urls[(int(st["port"]), int(sid))] = url_of(st["req"])
+    want = {}
+    for line in open(lost_file):
+        port, sid, n = (int(x) for x in line.split())
+        want[(port, urls.get((port, sid)))] = n
+    conns = set(p for p, _ in want)
+    bad = []
+    for f in evs:
+        port = f["l4"]["TCP"]["destination_port"]
+        if f["l7"]["type"] != "RESPONSE" or port not in conns:
+            continue
+        info = f.get("l7_info", {})
+        key = (port, f["l7"]["http"].get("url"))
+        got = int(info.get("gap_bytes", 0))
+        if got != want.pop(key, 0) or info.get("truncated"):
+            bad.append((key, got, info))
+    missing = [k for k in want]
+    ok = not bad and not missing
+    print("%s: lost bytes: every response reports what was removed of its body (%s)%s" % (
+        "PASS" if ok else "FAIL", ", ".join("%s %s" % (u.rsplit("/", 1)[-1] if u else u, n)
+                                            for (_, u), n in sorted(lost_items(lost_file, urls))),
+        "" if ok else ": wrong %s, no event for %s" % (bad[:3], missing[:3])))
+
+
+def lost_items(lost_file, urls):
+    for line in open(lost_file):
+        port, sid, n = (int(x) for x in line.split())
+        yield (port, urls.get((port, sid)) or ""), n
+
+
 def main():
     args = sys.argv[1:]
     flowctl, pcap, ports = args[0], args[1], args[2].split(",")
@@ -206,6 +263,8 @@ def main():
     evs = replay(flowctl, pcap)
     if full:
         check_subset(evs, replay(flowctl, full))
+        if "--lost" in args:
+            check_lost(evs, full, ports, args[args.index("--lost") + 1])
     else:
         check_tshark(evs, pcap, ports)
     if log:

@@ -80,11 +80,17 @@ static void fz_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 }
 
 static int fz_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
-                     const uint8_t *rest, size_t rest_len)
+                     const uint8_t *rest, size_t rest_len, const struct l7_upgrade *up)
 {
 	(void)proto; (void)dir;
 	for (size_t i = 0; i < rest_len; i++)
 		fuzz_sink += rest[i];
+	if (up) {   /* all readable */
+		fuzz_str(up->method);
+		fuzz_str(up->url);
+		for (size_t i = 0; i < 2 * up->n_headers; i++)
+			fuzz_str(up->headers[i]);
+	}
 	((struct fuzz_conn *)ctx->owner)->switched = true;
 	return 0;
 }
@@ -129,7 +135,10 @@ static const size_t fuzz_lens[32] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 
                                        20, 24, 32, 40, 48, 64, 100, 128, 200, 256, 512, 1000,
                                        1500, 4096, 65536, (size_t)-1 };
 
-static inline int fuzz_l7_run(const struct l7_parser_ops *ops, const uint8_t *data, size_t size)
+/* up: the parser starts as after a protocol switch asked by that request
+ * (its upgraded op), or NULL. */
+static inline int fuzz_l7_run_upgraded(const struct l7_parser_ops *ops, const uint8_t *data,
+                                       size_t size, const struct l7_upgrade *up)
 {
 	if (size < 1)
 		return 0;
@@ -150,6 +159,8 @@ static inline int fuzz_l7_run(const struct l7_parser_ops *ops, const uint8_t *da
 	void *st = ops->create(&c.ci, &cfg);
 	if (!st)
 		return 0;
+	if (up && ops->upgraded)
+		ops->upgraded(st, up);
 	size_t i = 1;
 	uint64_t ts = 1000;
 	bool closed[2] = { false, false };
@@ -190,6 +201,11 @@ static inline int fuzz_l7_run(const struct l7_parser_ops *ops, const uint8_t *da
 	}
 	ops->destroy(st);
 	return 0;
+}
+
+static inline int fuzz_l7_run(const struct l7_parser_ops *ops, const uint8_t *data, size_t size)
+{
+	return fuzz_l7_run_upgraded(ops, data, size, NULL);
 }
 
 #endif

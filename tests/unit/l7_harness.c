@@ -40,10 +40,22 @@ static void h_event_emit(struct l7_ctx *ctx, struct flow_event *ev)
 }
 
 static int h_switch(struct l7_ctx *ctx, enum l7_proto proto, enum l7_dir dir,
-                    const uint8_t *rest, size_t rest_len)
+                    const uint8_t *rest, size_t rest_len, const struct l7_upgrade *up)
 {
 	(void)dir; (void)rest; (void)rest_len;
-	harness_of(ctx)->switched_to = proto;
+	struct l7_harness *h = harness_of(ctx);
+	h->switched_to = proto;
+	if (up) {
+		h->upgrade.set = true;
+		snprintf(h->upgrade.method, sizeof(h->upgrade.method), "%s", up->method);
+		snprintf(h->upgrade.url, sizeof(h->upgrade.url), "%s", up->url ? up->url : "");
+		h->upgrade.ts_ns = up->ts_ns;
+		h->upgrade.n_headers = up->n_headers;
+		for (size_t i = 0; i < up->n_headers && i < L7H_MAX_UP_HEADERS; i++)
+			for (int k = 0; k < 2; k++)
+				snprintf(h->upgrade.headers[i][k], sizeof(h->upgrade.headers[i][k]), "%s",
+				         up->headers[2 * i + k]);
+	}
 	return 0;
 }
 

@@ -24,7 +24,15 @@ struct l7_harness {
 	size_t n_dns_cache_adds;
 	struct { char ip[64]; char name[256]; uint32_t ttl; } dns_cache[L7H_MAX_COUNTERS];   /* first adds */
 	enum l7_proto switched_to;     /* set by l7_switch_protocol */
+	struct {                       /* the request l7_switch_protocol_upgrade passed */
+		bool set;
+		char method[32], url[512];
+		uint64_t ts_ns;
+		size_t n_headers;          /* pairs passed (the first L7H_MAX_UP_HEADERS kept) */
+		char headers[16][2][256];
+	} upgrade;
 };
+#define L7H_MAX_UP_HEADERS 16
 
 /* transport: L7_TCP / L7_UDP; addresses as strings. */
 void l7h_init(struct l7_harness *h, const struct l7_parser_ops *ops, enum l7_transport t,

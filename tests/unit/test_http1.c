@@ -181,6 +181,15 @@ static void test_upgrades(void)
 	               "\x00\x00\x00\x04\x00\x00\x00\x00\x00", 2);
 	CHECK("h2c: switched to HTTP/2", h.switched_to == L7_PROTO_HTTP2);
 	CHECK("h2c: 101 reported", h.n_events == 2 && http(&h, 1)->code == 101);
+	/* the request goes with the connection: it is HTTP/2 stream 1 */
+	CHECK("h2c: upgrade request handed over", h.upgrade.set);
+	CHECK_STR("h2c: its method", h.upgrade.method, "GET");
+	CHECK_STR("h2c: its url, as reported", h.upgrade.url, "http://h/");
+	CHECK_U64("h2c: its time", h.upgrade.ts_ns, 1);
+	CHECK_U64("h2c: its fields", h.upgrade.n_headers, 4);
+	CHECK("h2c: fields as sent", strcmp(h.upgrade.headers[3][0], "HTTP2-Settings") == 0 &&
+	      strcmp(h.upgrade.headers[3][1], "AAMAAABkAAQAAP__") == 0 &&
+	      strcmp(h.upgrade.headers[0][0], "Host") == 0 && strcmp(h.upgrade.headers[0][1], "h") == 0);
 	l7h_free(&h);
 
 	setup(&h);
@@ -225,6 +234,7 @@ static void test_upgrades(void)
 	setup(&h);
 	feed(&h, C2S, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04", 1);
 	CHECK("preface: switched", h.switched_to == L7_PROTO_HTTP2 && h.n_events == 0);
+	CHECK("preface: no request handed over", !h.upgrade.set);
 	l7h_free(&h);
 }
 

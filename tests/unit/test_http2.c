@@ -605,9 +605,304 @@ static void test_gaps(void)
 		 * name is static, grpc-status is a literal: all known */
 		CHECK_U64("gap across frames: grpc response code", h.events[2]->l7.http.code, 200);
 		CHECK_STR("gap across frames: grpc status", l7h_http_header(h.events[2], "Grpc-Status"), "0");
-		CHECK_U64("gap across frames: stream 3 ends", h.events[3]->l7.http.code, 200);
+		CHECK_U64("gap past frame end: stream 3 ends", h.events[3]->l7.http.code, 200);
 	}
 	h2b_free(&m);
+	l7h_free(&h);
+	peer_free(&p);
+}
+
+/* A GET for path on stream sid. */
+static void get_path(struct peer *p, uint32_t sid, const char *path)
+{
+	nghttp2_nv nv[] = {
+		H2NV(":method", "GET"), H2NV(":scheme", "http"), H2NV(":authority", "files.test"),
+		{ (uint8_t *)":path", (uint8_t *)path, 5, strlen(path), 0 },
+	};
+	h2b_headers(&p->c, p->cli, sid, true, nv, 4, 0);
+}
+
+/* Response headers with a content-length, then len bytes of 'x' in DATA
+ * frames of at most frame bytes, the last one ending the stream. */
+static void reply(struct peer *p, uint32_t sid, size_t len, size_t frame)
+{
+	char cl[24];
+	snprintf(cl, sizeof(cl), "%zu", len);
+	nghttp2_nv nv[] = { H2NV(":status", "200"), { (uint8_t *)"content-length", (uint8_t *)cl, 14, strlen(cl), 0 } };
+	h2b_headers(&p->s, p->srv, sid, false, nv, 2, 0);
+	static uint8_t xs[16384];
+	memset(xs, 'x', sizeof(xs));
+	for (size_t off = 0; off < len || len == 0; off += frame) {
+		size_t k = len - off < frame ? len - off : frame;
+		h2b_frame(&p->s, 0, off + k == len ? 1 : 0, sid, xs, k);
+		if (len == 0)
+			break;
+	}
+}
+
+static const struct flow_event *response_for(const struct l7_harness *h, const char *url)
+{
+	for (size_t i = 0; i < h->n_events; i++)
+		if (h->events[i]->l7.type == FE_L7_RESPONSE && h->events[i]->l7.http.url &&
+		    strcmp(h->events[i]->l7.http.url, url) == 0)
+			return h->events[i];
+	return NULL;
+}
+
+/* A gap that runs past the end of the DATA frame it starts in: that frame's
+ * end (and END_STREAM) still counts, the stream completes with its lost
+ * bytes; the next boundary is found after the gap; a stream whose response
+ * headers were in the gap is counted, not invented; a stream that was open
+ * during the gap but whose size says it lost nothing completes clean. */
+static void test_gap_across_frames(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	get_path(&p, 1, "/one");
+	get_path(&p, 3, "/three");
+	get_path(&p, 5, "/five");
+	flush(&h, &p, C2S, 10);
+	reply(&p, 1, 3000, 16384);
+	const size_t d1 = p.s.len - 3000;            /* stream 1's DATA payload */
+	reply(&p, 3, 100, 16384);
+	const size_t d3 = p.s.len - 100;             /* stream 3's DATA payload */
+	reply(&p, 5, 5, 16384);
+	/* lost: the last 2000 bytes of stream 1's DATA, stream 3's HEADERS and
+	 * the first 50 bytes of its DATA */
+	const size_t from = d1 + 1000, to = d3 + 50;
+	l7h_feed(&h, S2C, p.s.p, from, 20);
+	l7h_gap(&h, S2C, to - from, 30);
+	l7h_feed(&h, S2C, p.s.p + to, p.s.len - to, 40);
+	h2b_reset(&p.s);
+	const struct flow_event *r1 = response_for(&h, "http://files.test/one");
+	CHECK("gap past frame end: stream 1 ends at its frame's end", r1 != NULL);
+	if (r1) {
+		CHECK_U64("gap past frame end: stream 1 code", r1->l7.http.code, 200);
+		CHECK_U64("gap past frame end: stream 1 lost bytes", r1->l7_info.gap_bytes, 2000);
+		CHECK("gap past frame end: stream 1 complete", !r1->l7_info.truncated);
+	}
+	const struct flow_event *r5 = response_for(&h, "http://files.test/five");
+	CHECK("gap past frame end: stream 5 after the gap", r5 != NULL);
+	if (r5) {
+		CHECK_U64("gap past frame end: stream 5 code", r5->l7.http.code, 200);
+		CHECK_U64("gap past frame end: stream 5 lost nothing (content-length)", r5->l7_info.gap_bytes, 0);
+		CHECK("gap past frame end: stream 5 complete", !r5->l7_info.truncated);
+		CHECK_STR("gap past frame end: stream 5 header", l7h_http_header(r5, "Content-Length"), "5");
+	}
+	CHECK_U64("gap past frame end: desync", l7h_counter(&h, "http2.desync"), 1);
+	CHECK_U64("gap past frame end: resync", l7h_counter(&h, "http2.resync"), 1);
+	CHECK_U64("gap past frame end: skipped the rest of stream 3's DATA",
+	          l7h_counter(&h, "http2.resync_skipped_bytes"), 50);
+	l7h_close(&h, C2S, 50);
+	l7h_close(&h, S2C, 50);
+	CHECK("gap past frame end: stream 3's response not invented", response_for(&h, "http://files.test/three") == NULL);
+	CHECK_U64("gap past frame end: stream 3's response counted lost", l7h_counter(&h, "http2.response_lost"), 1);
+	CHECK_U64("gap past frame end: 3 requests + 2 responses", h.n_events, 5);
+	l7h_free(&h);
+	peer_free(&p);
+}
+
+/* A frame header cut by a gap after its length arrived: the frame's end is
+ * known, framing is not lost. The frame (stream 1's last DATA, with its
+ * END_STREAM) is: the stream completes at the end with what its
+ * content-length says is missing. */
+static void test_gap_in_frame_header(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	get_path(&p, 1, "/one");
+	get_path(&p, 3, "/three");
+	flush(&h, &p, C2S, 10);
+	reply(&p, 1, 150, 100);                      /* DATA 100, DATA 50 + END_STREAM */
+	const size_t second = p.s.len - 50 - 9;      /* header of the second DATA frame */
+	reply(&p, 3, 5, 100);
+	l7h_feed(&h, S2C, p.s.p, second + 3, 20);
+	l7h_gap(&h, S2C, 10, 30);                    /* 6 header bytes and 4 payload bytes */
+	l7h_feed(&h, S2C, p.s.p + second + 13, p.s.len - second - 13, 40);
+	CHECK_U64("cut header: framing kept", l7h_counter(&h, "http2.desync"), 0);
+	CHECK_U64("cut header: counted", l7h_counter(&h, "http2.frame_header_cut"), 1);
+	const struct flow_event *r3 = response_for(&h, "http://files.test/three");
+	CHECK("cut header: the next stream is complete", r3 && r3->l7.http.code == 200 &&
+	      r3->l7_info.gap_bytes == 0 && !r3->l7_info.truncated);
+	l7h_close(&h, C2S, 50);
+	l7h_close(&h, S2C, 50);
+	const struct flow_event *r1 = response_for(&h, "http://files.test/one");
+	CHECK("cut header: stream 1 reported at the end", r1 != NULL);
+	if (r1) {
+		CHECK_U64("cut header: stream 1 missing bytes from its content-length", r1->l7_info.gap_bytes, 50);
+		CHECK("cut header: stream 1 not truncated (its size explains the loss)", !r1->l7_info.truncated);
+	}
+	l7h_free(&h);
+	peer_free(&p);
+}
+
+/* flowd's live budget: past it, every packet keeps its first 512 payload
+ * bytes and the rest is a gap. Three writes of the server, each starting a
+ * packet: a download (stream 1, four 16 KB DATA frames, their headers
+ * mostly cut); its last frame with the response to stream 5, whose DATA
+ * frame header is cut; the response to stream 3. All three are reported,
+ * complete, with the bytes they lost. */
+static void test_gap_budget(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	get_path(&p, 1, "/big");
+	get_path(&p, 3, "/small");
+	get_path(&p, 5, "/mid");
+	flush(&h, &p, C2S, 10);
+	flush(&h, &p, S2C, 15);   /* SETTINGS */
+	enum { BIG = 4 * 16384 + 480, PKT = 1448, KEEP = 512 };
+	struct h2b writes[3] = { { 0 }, { 0 }, { 0 } };
+	reply(&p, 1, BIG, 16384);
+	const size_t last = p.s.len - 480 - 9;   /* stream 1's last frame starts write 2 */
+	h2b_put(&writes[0], p.s.p, last);
+	h2b_put(&writes[1], p.s.p + last, p.s.len - last);
+	h2b_reset(&p.s);
+	reply(&p, 5, 2000, 16384);
+	h2b_put(&writes[1], p.s.p, p.s.len);
+	/* stream 5's DATA frame header straddles the end of the kept bytes */
+	CHECK("budget cut: (test set-up) stream 5's DATA header is cut",
+	      writes[1].len - 2000 - 9 < KEEP && writes[1].len - 2000 > KEEP);
+	h2b_reset(&p.s);
+	reply(&p, 3, 5, 16384);
+	h2b_put(&writes[2], p.s.p, p.s.len);
+	h2b_reset(&p.s);
+	uint64_t cut = 0, ts = 20;
+	for (int w = 0; w < 3; w++) {
+		for (size_t off = 0; off < writes[w].len; off += PKT) {
+			size_t n = writes[w].len - off < PKT ? writes[w].len - off : PKT;
+			size_t k = n < KEEP ? n : KEEP;
+			l7h_feed(&h, S2C, writes[w].p + off, k, ts++);
+			if (n > k) {
+				l7h_gap(&h, S2C, n - k, ts++);
+				cut += n - k;
+			}
+		}
+	}
+	const struct flow_event *r3 = response_for(&h, "http://files.test/small");
+	CHECK("budget cut: the last stream is reported", r3 != NULL);
+	if (r3)
+		CHECK("budget cut: ... complete", r3->l7.http.code == 200 && !r3->l7_info.truncated &&
+		      r3->l7_info.gap_bytes == 0);
+	const struct flow_event *r1 = response_for(&h, "http://files.test/big");
+	CHECK("budget cut: the download is reported at its end", r1 != NULL);
+	if (r1) {
+		CHECK_U64("budget cut: download code", r1->l7.http.code, 200);
+		CHECK("budget cut: download not truncated", !r1->l7_info.truncated);
+		CHECK("budget cut: download lost at least the cut bytes of its body, at most its body",
+		      r1->l7_info.gap_bytes >= cut - 4 * 9 - 2000 && r1->l7_info.gap_bytes <= BIG);
+	}
+	l7h_close(&h, C2S, ts);
+	l7h_close(&h, S2C, ts);
+	const struct flow_event *r5 = response_for(&h, "http://files.test/mid");
+	CHECK("budget cut: the stream whose DATA header was cut is reported", r5 != NULL);
+	if (r5) {
+		CHECK_U64("budget cut: its code", r5->l7.http.code, 200);
+		CHECK("budget cut: not truncated (its size explains the loss)", !r5->l7_info.truncated);
+		CHECK_U64("budget cut: its whole body lost", r5->l7_info.gap_bytes, 2000);
+	}
+	CHECK_U64("budget cut: 6 events", h.n_events, 6);
+	CHECK("budget cut: frame boundaries found again", l7h_counter(&h, "http2.resync") > 0);
+	for (int w = 0; w < 3; w++)
+		h2b_free(&writes[w]);
+	l7h_free(&h);
+	peer_free(&p);
+}
+
+/* A gap inside a request's header block: the fields decoded before it are
+ * reported, the block's later insertions are lost, so the next request's
+ * references to them are unknown (never decoded from a wrong table); new
+ * insertions are known again. */
+static void test_gap_in_headers(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	flush(&h, &p, C2S, 5);
+	nghttp2_nv nv[] = {
+		H2NV(":method", "GET"), H2NV(":scheme", "http"), H2NV(":authority", "svc.example"),
+		H2NV(":path", "/first"), H2NV("x-token", "secret-token-value"), H2NV("x-trace", "t-1"),
+	};
+	h2b_headers(&p.c, p.cli, 1, true, nv, 6, 0);
+	/* lose 20 bytes in the middle of the block (after :method, :scheme
+	 * and the start of :authority) */
+	const size_t lost_at = 9 + 6;
+	l7h_feed(&h, C2S, p.c.p, lost_at, 10);
+	l7h_gap(&h, C2S, 20, 11);
+	l7h_feed(&h, C2S, p.c.p + lost_at + 20, p.c.len - lost_at - 20, 12);
+	h2b_reset(&p.c);
+	CHECK_U64("headers gap: request reported", h.n_events, 1);
+	if (h.n_events == 1) {
+		CHECK_STR("headers gap: method decoded before the gap", h.events[0]->l7.http.method, "GET");
+		CHECK("headers gap: no URL (its fields were lost)", h.events[0]->l7.http.url == NULL);
+		CHECK("headers gap: counted in the event", h.events[0]->l7_info.gap_bytes == 20 &&
+		      h.events[0]->l7_info.unknown_headers >= 1);
+	}
+	/* the same request again: :authority, x-token and x-trace are now
+	 * references to entries the lost block inserted */
+	nv[3] = (nghttp2_nv)H2NV(":path", "/second");
+	h2b_headers(&p.c, p.cli, 3, true, nv, 6, 0);
+	flush(&h, &p, C2S, 20);
+	CHECK_U64("headers gap: second request", h.n_events, 2);
+	if (h.n_events == 2) {
+		const struct flow_event *e = h.events[1];
+		CHECK_STR("headers gap: static method known", e->l7.http.method, "GET");
+		CHECK("headers gap: no token from a lost entry", l7h_http_header(e, "X-Token") == NULL);
+		CHECK("headers gap: no trace from a lost entry", l7h_http_header(e, "X-Trace") == NULL);
+		CHECK("headers gap: unknown fields counted", e->l7_info.unknown_headers >= 3);
+		CHECK("headers gap: URL only if certain", e->l7.http.url == NULL ||
+		      strcmp(e->l7.http.url, "http://svc.example/second") == 0 ||
+		      strcmp(e->l7.http.url, "http://198.18.0.2:8080/second") == 0);
+	}
+	/* new entries, used twice: known again */
+	nghttp2_nv nv2[] = {
+		H2NV(":method", "POST"), H2NV(":scheme", "http"), H2NV(":authority", "new.example"),
+		H2NV(":path", "/third"), H2NV("x-fresh", "yes"),
+	};
+	h2b_headers(&p.c, p.cli, 5, true, nv2, 5, 0);
+	h2b_headers(&p.c, p.cli, 7, true, nv2, 5, 0);
+	flush(&h, &p, C2S, 30);
+	CHECK_U64("headers gap: 4 requests", h.n_events, 4);
+	if (h.n_events == 4) {
+		CHECK_STR("headers gap: recovered url", h.events[3]->l7.http.url, "http://new.example/third");
+		CHECK_STR("headers gap: recovered field", l7h_http_header(h.events[3], "X-Fresh"), "yes");
+		CHECK_U64("headers gap: recovered: nothing unknown", h.events[3]->l7_info.unknown_headers, 0);
+	}
+	CHECK_U64("headers gap: framing kept", l7h_counter(&h, "http2.desync"), 0);
+	CHECK_U64("headers gap: table restarted once", l7h_counter(&h, "http2.hpack_desync"), 1);
+	l7h_free(&h);
+	peer_free(&p);
+}
+
+/* A wrong boundary found after a gap (bytes that look like two frames of
+ * an open stream) is given up when the frames after it make no sense. */
+static void test_gap_false_boundary(void)
+{
+	struct l7_harness h;
+	struct peer p;
+	start(&h, &p, false);
+	get_path(&p, 1, "/one");
+	get_path(&p, 3, "/three");
+	flush(&h, &p, C2S, 10);
+	reply(&p, 1, 0, 16384);
+	flush(&h, &p, S2C, 20);   /* (stream 1 done) */
+	nghttp2_nv rh[] = { H2NV(":status", "200") };
+	h2b_headers(&p.s, p.srv, 3, false, rh, 1, 0);
+	flush(&h, &p, S2C, 30);   /* stream 3 open */
+	l7h_gap(&h, S2C, 1000, 40);
+	/* two empty DATA frames of stream 3, then garbage, then the real end */
+	uint8_t fake[18] = { 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 3 };
+	l7h_feed(&h, S2C, fake, sizeof(fake), 50);
+	l7h_feed(&h, S2C, "\xee\xee\xee\xee\xee\xee\xee\xee\xee\xee", 10, 51);
+	h2b_frame(&p.s, 0, 0, 3, "abc", 3);
+	h2b_frame(&p.s, 0, 1, 3, "de", 2);
+	flush(&h, &p, S2C, 60);
+	CHECK_U64("false boundary: given up", l7h_counter(&h, "http2.resync_false"), 1);
+	CHECK_U64("false boundary: found again", l7h_counter(&h, "http2.resync"), 2);
+	CHECK_U64("false boundary: stream 3 ends", h.n_events, 4);
 	l7h_free(&h);
 	peer_free(&p);
 }
@@ -681,7 +976,16 @@ static void test_upgrade(void)
 	struct l7_harness h;
 	struct peer p;
 	peer_init(&p);
+	/* The HTTP/1.1 request as http1.c passes it: stream 1, half-closed by
+	 * the client. Its HTTP2-Settings allow 64 KB frames to the client. */
+	const char *fields[] = {
+		"Host", "198.18.0.2", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c",
+		"HTTP2-Settings", "AAUAAQAA", "X-Request-Id", "up-1",
+	};
+	const struct l7_upgrade up = { .method = "GET", .url = "http://198.18.0.2/upgraded", .ts_ns = 4,
+	                               .headers = fields, .n_headers = 5 };
 	l7h_init(&h, &l7_http2_ops, L7_TCP, "198.18.0.1", 40000, "198.18.0.2", 80);
+	h.ops->upgraded(h.state, &up);
 	h2b_settings(&p.s, NULL, NULL, 0);
 	h2b_headers(&p.s, p.srv, 1, false, ok_resp, 3, 0);
 	flush(&h, &p, S2C, 10);
@@ -690,14 +994,40 @@ static void test_upgrade(void)
 	h2b_frame(&p.c, 4, 1, 0, NULL, 0);
 	h2b_headers(&p.c, p.cli, 3, true, get_req, 7, 0);
 	flush(&h, &p, C2S, 20);
-	h2b_frame(&p.s, 0, 1, 1, "hello", 5);
+	static uint8_t big[20000];
+	h2b_frame(&p.s, 0, 1, 1, big, sizeof(big));   /* allowed by HTTP2-Settings */
 	h2b_headers(&p.s, p.srv, 3, true, ok_resp, 3, 0);
 	flush(&h, &p, S2C, 30);
-	CHECK_U64("upgrade: 3 events", h.n_events, 3);
+	CHECK_U64("upgrade: no HTTP/2 request event for stream 1, 3 events", h.n_events, 3);
 	if (h.n_events == 3) {
-		CHECK_U64("upgrade: stream 1 response", h.events[1]->l7.http.code, 200);
-		CHECK("upgrade: stream 1 request was HTTP/1.1 (not ours)", h.events[1]->l7.http.method == NULL);
+		const struct flow_event *r1 = h.events[1];
+		CHECK_U64("upgrade: stream 3 request first", h.events[0]->l7.type, FE_L7_REQUEST);
+		CHECK_U64("upgrade: stream 1 response", r1->l7.http.code, 200);
+		CHECK_STR("upgrade: stream 1 method from the HTTP/1.1 request", r1->l7.http.method, "GET");
+		CHECK_STR("upgrade: stream 1 url from the HTTP/1.1 request", r1->l7.http.url,
+		          "http://198.18.0.2/upgraded");
+		CHECK_STR("upgrade: stream 1 protocol", r1->l7.http.protocol, "HTTP/2");
+		CHECK_U64("upgrade: stream 1 latency from the HTTP/1.1 request", r1->l7.latency_ns, 6);
+		CHECK_STR("upgrade: request id repeated", l7h_http_header(r1, "X-Request-Id"), "up-1");
+		CHECK("upgrade: complete", !r1->l7_info.truncated && r1->l7_info.gap_bytes == 0);
 		CHECK_STR("upgrade: stream 3 is HTTP/2", h.events[2]->l7.http.method, "GET");
+	}
+	CHECK_U64("upgrade: frames up to the client's SETTINGS", l7h_counter(&h, "http2.frame_too_long"), 0);
+	l7h_free(&h);
+	h2b_reset(&p.c);
+	h2b_reset(&p.s);
+
+	/* Without the request (http1.c lost it): stream 1 is answered without
+	 * method and URL, as before. */
+	l7h_init(&h, &l7_http2_ops, L7_TCP, "198.18.0.1", 40000, "198.18.0.2", 80);
+	h2b_settings(&p.s, NULL, NULL, 0);
+	h2b_headers(&p.s, p.srv, 1, true, ok_resp, 3, 0);
+	flush(&h, &p, S2C, 10);
+	CHECK_U64("upgrade unknown: 1 event", h.n_events, 1);
+	if (h.n_events == 1) {
+		CHECK_U64("upgrade unknown: stream 1 response", h.events[0]->l7.http.code, 200);
+		CHECK("upgrade unknown: no method", h.events[0]->l7.http.method == NULL &&
+		      h.events[0]->l7.http.url == NULL);
 	}
 	l7h_free(&h);
 	peer_free(&p);
@@ -767,6 +1097,11 @@ int main(void)
 	test_table_size();
 	test_midstream();
 	test_gaps();
+	test_gap_across_frames();
+	test_gap_in_frame_header();
+	test_gap_budget();
+	test_gap_in_headers();
+	test_gap_false_boundary();
 	test_limits();
 	test_budget();
 	test_upgrade();
