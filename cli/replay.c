@@ -150,9 +150,9 @@ struct replay {
 	bool have_bpf;
 	struct pipeline *pl;
 	struct fe_filters *filters;
-	struct fe_printer *printer;     /* text formats and masked json */
+	struct fe_printer *printer;     /* text formats */
 	const struct fe_field_mask *mask;
-	struct fe_buf out;              /* plain json: encoded here, written in blocks */
+	struct fe_buf out;              /* json: encoded here, written in blocks */
 	bool write_failed;
 	uint64_t events_shown;
 	uint64_t frames, frames_filtered, frames_bad_link;
@@ -186,7 +186,7 @@ static void sink(void *user, struct flow_event *ev)
 		if (fe_printer_print(r->printer, &rec) < 0)
 			r->write_failed = true;
 	} else {
-		fe_record_to_json(&rec, &r->out);
+		fe_record_to_json_masked(&rec, r->mask, &r->out);
 		if (r->out.len >= (1u << 16))
 			out_flush(r);
 	}
@@ -765,9 +765,10 @@ int cmd_replay(int argc, char **argv)
 		/* with a policy, L3/L4 flows also make policy-verdict events */
 		a.cfg.l34_unwanted = !pol && filters_exclude_l34(f);
 	}
-	/* plain json is encoded here in large blocks; everything else (text
-	 * formats, field masks) goes through the shared printer */
-	if (a.po.format != FE_OUTPUT_JSON || mask) {
+	/* json (field mask or not) is encoded here in large blocks; the text
+	 * formats go through the shared printer */
+	r.mask = mask;
+	if (a.po.format != FE_OUTPUT_JSON) {
 		r.printer = fe_printer_new(&a.po, stdout);
 		if (!r.printer) {
 			fprintf(stderr, "flowctl replay: out of memory\n");

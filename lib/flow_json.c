@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* --- buffer ---------------------------------------------------------------- */
 
@@ -63,7 +66,11 @@ struct jw {
 	bool first;        /* next key opens the object: no comma */
 };
 
-static inline void w_raw(struct jw *w, const char *s, size_t n)
+/* The writers below run for every token of every event: always inlined,
+ * so that a key or literal of known length is a few stores, not a call. */
+#define W_INLINE static inline __attribute__((always_inline))
+
+W_INLINE void w_raw(struct jw *w, const char *s, size_t n)
 {
 	if (w->oom)
 		return;
@@ -76,7 +83,7 @@ static inline void w_raw(struct jw *w, const char *s, size_t n)
 	w->b->len += n;
 }
 
-static inline void w_char(struct jw *w, char c)
+W_INLINE void w_char(struct jw *w, char c)
 {
 	w_raw(w, &c, 1);
 }
@@ -84,7 +91,7 @@ static inline void w_char(struct jw *w, char c)
 #define W_LIT(w, lit) w_raw((w), lit, sizeof(lit) - 1)
 
 /* "name": with a comma when needed. */
-static inline void w_key_(struct jw *w, const char *quoted, size_t n)
+W_INLINE void w_key_(struct jw *w, const char *quoted, size_t n)
 {
 	if (!w->first)
 		w_char(w, ',');
@@ -101,13 +108,13 @@ static inline void w_key_dyn(struct jw *w, const char *name)
 	W_LIT(w, "\":");
 }
 
-static inline void w_open(struct jw *w)
+W_INLINE void w_open(struct jw *w)
 {
 	w_char(w, '{');
 	w->first = true;
 }
 
-static inline void w_close(struct jw *w)
+W_INLINE void w_close(struct jw *w)
 {
 	w_char(w, '}');
 	w->first = false;
@@ -186,11 +193,52 @@ static size_t utf8_len(const unsigned char *p)
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* Length of the prefix of p[0..n) that is copied as is (no byte of
+ * esc_class). 16 bytes at a time where SSE2 is there: as signed bytes,
+ * controls and every byte >= 0x80 are below 0x20. */
+static size_t plain_prefix(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i lim = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+	              bslash = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'),
+	              gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, lim), _mm_cmpeq_epi8(v, quote));
+		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, lt)));
+		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, amp)));
+		int bits = _mm_movemask_epi8(m);
+		if (bits)
+			return i + (size_t)__builtin_ctz((unsigned)bits);
+	}
+#endif
+	for (; i < n; i++)
+		if (esc_class[p[i]])
+			return i;
+	return n;
+}
+
 static void w_str(struct jw *w, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t len = strlen((const char *)p), plain = plain_prefix(p, len);
+	/* the common case: nothing to escape, one copy */
+	if (!w->oom && w->b->cap - w->b->len < len + 3 && fe_buf_reserve(w->b, len + 3))
+		w->oom = true;
+	if (w->oom)
+		return;
+	char *o = w->b->data + w->b->len;
+	o[0] = '"';
+	memcpy(o + 1, p, plain);
+	w->b->len += plain + 1;
+	if (plain == len) {
+		o[plain + 1] = '"';
+		w->b->len++;
+		return;
+	}
+	p += plain;
 	const unsigned char *run = p;
-	w_char(w, '"');
 	while (*p) {
 		uint8_t cls = esc_class[*p];
 		if (!cls) {
@@ -297,26 +345,42 @@ static char *put_digits(char *p, unsigned v, int width)
 	return p + width;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" of the last second formatted: events come in time
+ * order, so most share their second with the one before. */
+static _Thread_local struct {
+	uint64_t secs;
+	bool valid;
+	char text[19];
+} rfc3339_last;
+
 size_t fe_format_rfc3339(uint64_t ns, char buf[32])
 {
 	uint64_t secs = ns / 1000000000u;
 	unsigned nanos = (unsigned)(ns % 1000000000u);
-	int y;
-	unsigned mo, d;
-	civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
-	unsigned rem = (unsigned)(secs % 86400);
 	char *p = buf;
-	p = put_digits(p, (unsigned)y, 4);
-	*p++ = '-';
-	p = put_digits(p, mo, 2);
-	*p++ = '-';
-	p = put_digits(p, d, 2);
-	*p++ = 'T';
-	p = put_digits(p, rem / 3600, 2);
-	*p++ = ':';
-	p = put_digits(p, rem / 60 % 60, 2);
-	*p++ = ':';
-	p = put_digits(p, rem % 60, 2);
+	if (rfc3339_last.valid && rfc3339_last.secs == secs) {
+		memcpy(p, rfc3339_last.text, 19);
+		p += 19;
+	} else {
+		int y;
+		unsigned mo, d;
+		civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
+		unsigned rem = (unsigned)(secs % 86400);
+		p = put_digits(p, (unsigned)y, 4);
+		*p++ = '-';
+		p = put_digits(p, mo, 2);
+		*p++ = '-';
+		p = put_digits(p, d, 2);
+		*p++ = 'T';
+		p = put_digits(p, rem / 3600, 2);
+		*p++ = ':';
+		p = put_digits(p, rem / 60 % 60, 2);
+		*p++ = ':';
+		p = put_digits(p, rem % 60, 2);
+		memcpy(rfc3339_last.text, buf, 19);
+		rfc3339_last.secs = secs;
+		rfc3339_last.valid = true;
+	}
 	if (nanos) {
 		*p++ = '.';
 		if (nanos % 1000000 == 0)
@@ -350,6 +414,7 @@ struct fm_kid {
 struct fe_field_mask {
 	size_t n;
 	struct fm_kid *kids;
+	uint64_t first;              /* bit (c & 63) for each kid's first byte c */
 };
 
 /* Is field `name` kept? *sub: NULL = whole field, else keep only sub's
@@ -361,8 +426,11 @@ static inline bool fm_want(const struct fe_field_mask *m, const char *name,
 	*sub = NULL;
 	if (!m)
 		return true;
+	/* asked ~50 times per event, mostly for fields the mask leaves out */
+	if (!(m->first >> (name[0] & 63) & 1))
+		return false;
 	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->kids[i].name, name) == 0) {
+		if (m->kids[i].name[0] == name[0] && strcmp(m->kids[i].name, name) == 0) {
 			*sub = m->kids[i].sub;
 			return true;
 		}
@@ -485,6 +553,7 @@ static struct fm_kid *fm_kid_get(struct fe_field_mask *m, const char *name, size
 	if (!k->name)
 		return NULL;
 	m->n++;
+	m->first |= (uint64_t)1 << (k->name[0] & 63);
 	return k;
 }
 

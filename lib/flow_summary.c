@@ -16,21 +16,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The Summary is built in a buffer on the stack (one per event: no
+ * allocation unless it is long) and copied to the event's arena. */
 struct sb {
-	struct fe_buf b;
+	char *p;
+	size_t len, cap;
 	bool oom;
+	char local[256];
 };
+
+static void sb_init(struct sb *s)
+{
+	s->p = s->local;
+	s->len = 0;
+	s->cap = sizeof(s->local);
+	s->oom = false;
+}
+
+static void sb_fini(struct sb *s)
+{
+	if (s->p != s->local)
+		free(s->p);
+}
 
 static void sb_put(struct sb *s, const char *p, size_t n)
 {
-	if (!s->oom && fe_buf_append(&s->b, p, n))
-		s->oom = true;
+	if (s->oom)
+		return;
+	if (s->cap - s->len < n) {
+		size_t cap = s->cap * 2;
+		while (cap - s->len < n)
+			cap *= 2;
+		char *np = s->p == s->local ? malloc(cap) : realloc(s->p, cap);
+		if (!np) {
+			s->oom = true;
+			return;
+		}
+		if (s->p == s->local)
+			memcpy(np, s->local, s->len);
+		s->p = np;
+		s->cap = cap;
+	}
+	memcpy(s->p + s->len, p, n);
+	s->len += n;
 }
 
 static void sb_str(struct sb *s, const char *p)
 {
 	if (p)
 		sb_put(s, p, strlen(p));
+}
+
+static void sb_u64(struct sb *s, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_put(s, buf + i, sizeof(buf) - i);
 }
 
 static void sb_printf(struct sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -71,6 +116,14 @@ static void sb_go_quote(struct sb *s, const char *str)
 	while (*p) {
 		unsigned char c = *p;
 		char e[12];
+		/* printable ASCII other than \" and \\: copied as a run */
+		const unsigned char *run = p;
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p != run) {
+			sb_put(s, (const char *)run, (size_t)(p - run));
+			continue;
+		}
 		if (c < 0x80) {
 			switch (c) {
 			case '"': sb_put(s, "\\\"", 2); break;
@@ -218,7 +271,11 @@ static void http_summary(struct sb *s, const struct fe_l7 *l7)
 		sb_str(s, h->url);
 	} else if (l7->type == FE_L7_RESPONSE) {
 		sb_str(s, h->protocol);
-		sb_printf(s, " %" PRIu32 " %" PRIu64 "ms (", h->code, l7->latency_ns / 1000000);
+		sb_put(s, " ", 1);
+		sb_u64(s, h->code);
+		sb_put(s, " ", 1);
+		sb_u64(s, l7->latency_ns / 1000000);
+		sb_put(s, "ms (", 4);
 		sb_str(s, h->method);
 		sb_str(s, " ");
 		sb_str(s, h->url);
@@ -243,25 +300,31 @@ static void dns_summary(struct sb *s, const struct fe_l7 *l7)
 		} else {
 			bool any = false;
 			if (d->n_ips) {
-				struct sb j = { 0 };
+				struct sb j;
+				sb_init(&j);
 				sb_join(&j, d->ips, d->n_ips, ",");
-				sb_go_quote(s, j.oom ? "" : j.b.data);
+				sb_put(&j, "", 1);
+				sb_go_quote(s, j.oom ? "" : j.p);
 				s->oom |= j.oom;
-				fe_buf_free(&j.b);
+				sb_fini(&j);
 				any = true;
 			}
 			if (d->n_cnames) {
-				struct sb j = { 0 };
+				struct sb j;
+				sb_init(&j);
 				sb_join(&j, d->cnames, d->n_cnames, ",");
+				sb_put(&j, "", 1);
 				if (any)
 					sb_str(s, " ");
 				sb_str(s, "CNAMEs: ");
-				sb_go_quote(s, j.oom ? "" : j.b.data);
+				sb_go_quote(s, j.oom ? "" : j.p);
 				s->oom |= j.oom;
-				fe_buf_free(&j.b);
+				sb_fini(&j);
 			}
 		}
-		sb_printf(s, " TTL: %" PRIu32 " (", d->ttl);
+		sb_put(s, " TTL: ", 6);
+		sb_u64(s, d->ttl);
+		sb_put(s, " (", 2);
 		bool proxy = d->observation_source && strcmp(d->observation_source, "proxy") == 0;
 		sb_str(s, proxy ? "Proxy " : "Query ");
 		sb_str(s, d->query);
@@ -297,8 +360,9 @@ static const char *l4_name(enum fe_l4_kind k)
 
 int fe_set_summary(struct flow_event *ev)
 {
-	struct sb s = { 0 };
+	struct sb s;
 	char icmp[64];
+	sb_init(&s);
 
 	if (ev->type == FE_TYPE_L7 || ev->l7.kind != FE_L7K_NONE) {
 		switch (ev->l7.kind) {
@@ -338,16 +402,17 @@ int fe_set_summary(struct flow_event *ev)
 		}
 	}
 	if (s.oom) {
-		fe_buf_free(&s.b);
+		sb_fini(&s);
 		errno = ENOMEM;
 		return -1;
 	}
-	if (s.b.len == 0) {
+	if (s.len == 0) {
+		sb_fini(&s);
 		ev->summary = NULL;
 		return 0;
 	}
-	ev->summary = fe_strndup(ev, s.b.data, s.b.len);
-	fe_buf_free(&s.b);
+	ev->summary = fe_strndup(ev, s.p, s.len);
+	sb_fini(&s);
 	if (!ev->summary) {
 		errno = ENOMEM;
 		return -1;

@@ -162,6 +162,44 @@ static void test_escaping(void)
 		CHECK_STR(name, field(encode(ev, NULL), "Summary", out, sizeof(out)), cases[i].want);
 	}
 	flow_event_free(ev);
+
+	/* the writer scans long strings 16 bytes at a time: an escape at every
+	 * position of strings of every length up to 40 */
+	struct { const char *ins, *esc; } specials[] = {
+		{ "<", "\\u003c" }, { "&", "\\u0026" }, { "\"", "\\\"" }, { "\\", "\\\\" },
+		{ "\x01", "\\u0001" }, { "\n", "\\n" }, { "\xff", "\\ufffd" },
+		{ "\xc3\xa9", "\xc3\xa9" }, { "\xe2\x80\xa8", "\\u2028" }, { "\x7f", "\x7f" },
+	};
+	int bad = 0;
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+		for (size_t len = 1; len <= 40; len++) {
+			for (size_t at = 0; at < len; at++) {
+				char in[64], want[96];
+				size_t il = strlen(specials[k].ins), wl = strlen(specials[k].esc);
+				memset(in, 'x', at);
+				memcpy(in + at, specials[k].ins, il);
+				memset(in + at + il, 'y', len - at - 1);
+				in[at + il + len - at - 1] = '\0';
+				want[0] = '"';
+				memset(want + 1, 'x', at);
+				memcpy(want + 1 + at, specials[k].esc, wl);
+				memset(want + 1 + at + wl, 'y', len - at - 1);
+				memcpy(want + 1 + at + wl + len - at - 1, "\"", 2);
+				struct fe_buf b = { 0 };
+				if (fe_json_append_string(&b, in) || strcmp(b.data, want) != 0) {
+					if (!bad++)
+						printf("escape at %zu of %zu: got %s want %s\n", at, len,
+						       b.data ? b.data : "(null)", want);
+				}
+				fe_buf_free(&b);
+			}
+		}
+	}
+	CHECK("escape: every position of strings up to 40 bytes", bad == 0);
+	struct fe_buf b = { 0 };
+	CHECK("escape: long plain string", fe_json_append_string(&b, "0123456789abcdef0123456789abcdef-") == 0 &&
+	      strcmp(b.data, "\"0123456789abcdef0123456789abcdef-\"") == 0);
+	fe_buf_free(&b);
 }
 
 static void test_fields(void)
