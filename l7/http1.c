@@ -93,8 +93,9 @@ struct h1_req {
 
 struct h1_state {
 	struct h1_dir d[2];
-	struct h1_req *q;          /* ring of unanswered requests */
+	struct h1_req *q;          /* ring of unanswered requests, grown on demand */
 	size_t q_head, q_len, q_cap;
+	size_t q_max;              /* bound: cfg->max_pending */
 	uint32_t dropped_tail;     /* dropped after the last queued request */
 	struct h1_req cur;         /* the request the current response answers */
 	const struct l7_config *cfg;
@@ -156,10 +157,31 @@ static void req_free(struct h1_req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Room for one more request: most connections never have more than one
+ * or two unanswered, so the ring starts small. */
+static bool queue_grow(struct h1_state *st)
+{
+	if (st->q_cap >= st->q_max)
+		return false;
+	size_t cap = st->q_cap ? st->q_cap * 2 : 4;
+	if (cap > st->q_max)
+		cap = st->q_max;
+	struct h1_req *q = malloc(cap * sizeof(*q));
+	if (!q)
+		return false;
+	for (size_t i = 0; i < st->q_len; i++)
+		q[i] = st->q[(st->q_head + i) % st->q_cap];
+	free(st->q);
+	st->q = q;
+	st->q_cap = cap;
+	st->q_head = 0;
+	return true;
+}
+
 static void queue_push(struct h1_state *st, struct h1_req *r)
 {
-	if (st->q_len == st->q_cap) {
-		l7_count(st->ctx, "http.pending_overflow", 1);
+	if (st->q_len == st->q_cap && !queue_grow(st)) {
+		l7_count(st->ctx, st->q_cap < st->q_max ? "http.oom" : "http.pending_overflow", 1);
 		st->dropped_tail++;
 		req_free(r);
 		return;
@@ -327,7 +349,8 @@ static void set_headers(struct h1_state *st, struct h1_dir *d, struct flow_event
                         const char *extra_name, const char *extra_value)
 {
 	size_t n = 0;
-	struct http_header_in *in = malloc((d->n_hdrs + 1) * sizeof(*in));
+	struct http_header_in local[32];
+	struct http_header_in *in = d->n_hdrs < 32 ? local : malloc((d->n_hdrs + 1) * sizeof(*in));
 	if (!in) {
 		l7_count(st->ctx, "http.oom", 1);
 		return;
@@ -348,7 +371,8 @@ static void set_headers(struct h1_state *st, struct h1_dir *d, struct flow_event
 	}
 	if (http_event_set_headers(ev, in, n, st->cfg) < 0)
 		l7_count(st->ctx, "http.oom", 1);
-	free(in);
+	if (in != local)
+		free(in);
 }
 
 /* --- llhttp callbacks ------------------------------------------------------------------ */
@@ -938,12 +962,7 @@ static void *h1_create(const struct l7_conn_info *ci, const struct l7_config *cf
 		return NULL;
 	st->cfg = cfg;
 	st->max_header_bytes = cfg && cfg->max_header_bytes ? cfg->max_header_bytes : 64 * 1024;
-	st->q_cap = cfg && cfg->max_pending ? cfg->max_pending : 64;
-	st->q = calloc(st->q_cap, sizeof(*st->q));
-	if (!st->q) {
-		free(st);
-		return NULL;
-	}
+	st->q_max = cfg && cfg->max_pending ? cfg->max_pending : 64;
 	if (ci) {
 		snprintf(st->server_ip, sizeof(st->server_ip), "%s", ci->server_ip ? ci->server_ip : "");
 		st->ci.transport = ci->transport;

@@ -11,11 +11,16 @@
 /* --- header names ------------------------------------------------------- */
 
 /* RFC 7230 tchar: what Go's validHeaderFieldByte accepts. */
+static const bool tchar[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true,
+	['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true, ['^'] = true, ['_'] = true,
+	['`'] = true, ['|'] = true, ['~'] = true,
+};
+
 static bool is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return tchar[c];
 }
 
 void http_canonical_key(const char *name, size_t n, char *out)
@@ -81,35 +86,53 @@ int http_event_set_headers(struct flow_event *ev, const struct http_header_in *h
 	ev->l7.http.n_headers = 0;
 	if (n == 0)
 		return 0;
-	struct sort_item *items = malloc(n * sizeof(*items));
+	/* a message has a handful of headers: sorted on the stack, strings
+	 * in one piece of the arena */
+	struct sort_item local[32];
+	struct sort_item *items = n <= 32 ? local : malloc(n * sizeof(*items));
+	size_t text = 0;
+	for (size_t i = 0; i < n; i++)
+		text += h[i].name_len + 1 + h[i].value_len + 1;
 	struct fe_http_header *out = fe_alloc(ev, n * sizeof(*out));
-	if (!items || !out) {
-		free(items);
+	char *str = fe_alloc(ev, text);
+	if (!items || !out || !str) {
+		if (items != local)
+			free(items);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *key = fe_alloc(ev, h[i].name_len + 1);
-		if (!key) {
-			free(items);
-			return -1;
+		http_canonical_key(h[i].name, h[i].name_len, str);
+		str[h[i].name_len] = '\0';
+		struct sort_item it = { str, h[i].name_len, i };
+		str += h[i].name_len + 1;
+		if (n > 32) {
+			items[i] = it;
+			continue;
 		}
-		http_canonical_key(h[i].name, h[i].name_len, key);
-		items[i] = (struct sort_item){ key, h[i].name_len, i };
+		/* insertion sort: stable, and few items */
+		size_t k = i;
+		while (k > 0 && cmp_item(&items[k - 1], &it) > 0) {
+			items[k] = items[k - 1];
+			k--;
+		}
+		items[k] = it;
 	}
-	qsort(items, n, sizeof(*items), cmp_item);
+	if (n > 32)
+		qsort(items, n, sizeof(*items), cmp_item);
 	for (size_t i = 0; i < n; i++) {
 		const struct http_header_in *in = &h[items[i].index];
 		out[i].key = items[i].key;
-		if (http_header_redacted(cfg, in->name, in->name_len))
+		if (http_header_redacted(cfg, in->name, in->name_len)) {
 			out[i].value = HTTP_REDACTED;
-		else
-			out[i].value = fe_strndup(ev, in->value, in->value_len);
-		if (!out[i].value) {
-			free(items);
-			return -1;
+		} else {
+			memcpy(str, in->value, in->value_len);
+			str[in->value_len] = '\0';
+			out[i].value = str;
+			str += in->value_len + 1;
 		}
 	}
-	free(items);
+	if (items != local)
+		free(items);
 	ev->l7.http.headers = out;
 	ev->l7.http.n_headers = n;
 	return 0;
@@ -450,6 +473,66 @@ static bool go_parse_and_print(struct sbuf *b, const char *raw, size_t n)
 	return !b->oom;
 }
 
+/* Bytes of a path that url.Parse and String() leave as they are: unreserved,
+ * sub-delims, ':', '@' and '/'. */
+static const bool path_plain[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['-'] = true, ['.'] = true, ['_'] = true, ['~'] = true, ['!'] = true, ['$'] = true,
+	['&'] = true, ['\''] = true, ['('] = true, [')'] = true, ['*'] = true, ['+'] = true,
+	[','] = true, [';'] = true, ['='] = true, [':'] = true, ['@'] = true, ['/'] = true,
+};
+
+/* The common case, without parsing and printing back: a lower-case scheme,
+ * a host name or IPv4 address with an optional numeric port, a path of
+ * plain bytes and a query without controls or '#'. Go prints such a URL
+ * exactly as it was built. NULL when the target needs the full treatment
+ * (or on allocation failure, which the full treatment then reports). */
+static const char *url_as_sent(struct flow_event *ev, const char *scheme, const char *host,
+                               size_t host_len, const char *path, size_t path_len)
+{
+	size_t sl = strlen(scheme);
+	if (sl == 0 || host_len == 0)
+		return NULL;
+	for (size_t i = 0; i < sl; i++)
+		if (scheme[i] < 'a' || scheme[i] > 'z')
+			return NULL;
+	bool port = false;
+	for (size_t i = 0; i < host_len; i++) {
+		unsigned char c = (unsigned char)host[i];
+		if (c >= '0' && c <= '9')
+			continue;
+		if (port || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+		              c == '.' || c == '_' || c == ':'))
+			return NULL;
+		port = c == ':';
+	}
+	size_t i = 0;
+	while (i < path_len && path_plain[(unsigned char)path[i]])
+		i++;
+	if (i < path_len && path[i] != '?')
+		return NULL;
+	for (; i < path_len; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if (c < 0x20 || c == 0x7f || c == '#')
+			return NULL;
+	}
+	size_t n = sl + 3 + host_len + 1 + path_len;
+	char *out = fe_alloc(ev, n + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	memcpy(o, scheme, sl);
+	o += sl;
+	memcpy(o, "://", 3);
+	o += 3;
+	memcpy(o, host, host_len);
+	o += host_len;
+	*o++ = '/';
+	memcpy(o, path, path_len);
+	o[path_len] = '\0';
+	return out;
+}
+
 const char *http_event_url(struct flow_event *ev, const char *scheme,
                            const char *host, size_t host_len,
                            const char *target, size_t target_len,
@@ -493,6 +576,9 @@ const char *http_event_url(struct flow_event *ev, const char *scheme,
 	if (path_len && path[0] == '/') {
 		path++;
 		path_len--;
+		const char *fast = url_as_sent(ev, scheme, host, host_len, path, path_len);
+		if (fast)
+			return fast;
 	}
 	struct sbuf raw = { 0 };
 	sb_put(&raw, scheme, strlen(scheme));

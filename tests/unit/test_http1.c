@@ -405,6 +405,30 @@ static void test_errors_and_bounds(void)
 	}
 	l7h_free(&h);
 
+	/* the queue grows as requests pile up, wherever its head is */
+	setup(&h);
+	feed(&h, C2S, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n", 1);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	for (int i = 4; i <= 20; i++) {
+		char req[64];
+		snprintf(req, sizeof(req), "GET /%d HTTP/1.1\r\n\r\n", i);
+		feed(&h, C2S, req, 3);
+	}
+	for (int i = 3; i <= 20; i++)
+		feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 4);
+	int in_order = 0;
+	for (size_t i = 0; i < h.n_events; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "http://198.18.0.2:8080/%d", in_order + 1);
+		if (h.events[i]->l7.type == FE_L7_RESPONSE && http(&h, i)->url &&
+		    strcmp(http(&h, i)->url, want) == 0)
+			in_order++;
+	}
+	CHECK_U64("queue growth: 20 responses paired in order", in_order, 20);
+	CHECK_U64("queue growth: nothing dropped", l7h_counter(&h, "http.pending_overflow") +
+	          l7h_counter(&h, "http.response_unmatched"), 0);
+	l7h_free(&h);
+
 	/* header bytes bound + redaction */
 	setup(&h);
 	static const char *redact[] = { "cookie" };
