@@ -60,9 +60,9 @@ struct dns_tcp_dir {
 struct dns_state {
 	enum l7_transport transport;
 	size_t max_pending;
-	struct dns_pending *pending;   /* oldest first */
-	size_t n_pending;
-	struct dns_tcp_dir tcp[2];
+	struct dns_pending *pending;   /* oldest first; grown on demand */
+	size_t n_pending, cap_pending;
+	struct dns_tcp_dir *tcp;       /* [2], TCP only */
 };
 
 /* --- names and formatting ------------------------------------------------ */
@@ -76,6 +76,12 @@ static uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
+
+/* Printable bytes miekg/dns escapes with a backslash in a label. */
+static const bool label_special[256] = {
+	['.'] = true, [' '] = true, ['\''] = true, ['@'] = true, [';'] = true, ['('] = true,
+	[')'] = true, ['"'] = true, ['\\'] = true,
+};
 
 /* miekg/dns UnpackDomainName: follows compression pointers (forward ones
  * too, at most DNS_MAX_PTRS), rejects names over 255 wire octets and the
@@ -100,13 +106,16 @@ static bool dns_name(const uint8_t *msg, size_t len, size_t off, char *out, size
 				return false;
 			for (size_t i = 0; i < c; i++) {
 				uint8_t b = msg[off + i];
-				if (strchr(". '@;()\"\\", b) && b) {
+				if (b >= ' ' && b <= '~' && !label_special[b]) {
+					out[o++] = (char)b;
+				} else if (b >= ' ' && b <= '~') {
 					out[o++] = '\\';
 					out[o++] = (char)b;
-				} else if (b < ' ' || b > '~') {
-					o += (size_t)snprintf(out + o, 5, "\\%03u", b);
 				} else {
-					out[o++] = (char)b;
+					out[o++] = '\\';
+					out[o++] = (char)('0' + b / 100);
+					out[o++] = (char)('0' + b / 10 % 10);
+					out[o++] = (char)('0' + b % 10);
 				}
 			}
 			out[o++] = '.';
@@ -173,13 +182,28 @@ static const char *dns_type_name(uint16_t t)
 	}
 }
 
+/* a.b.c.d, as Go prints it */
+static void fmt_ipv4(const uint8_t a[4], char out[16])
+{
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+}
+
 /* Go's netip.Addr.String() of an address from an AAAA record (Cilium
  * unmaps IPv4-mapped ones first): RFC 5952, no embedded dotted quad. */
 static void fmt_ipv6(const uint8_t a[16], char *out, size_t size)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (memcmp(a, mapped, 12) == 0) {
-		snprintf(out, size, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+	if (memcmp(a, mapped, 12) == 0 && size >= 16) {
+		fmt_ipv4(a + 12, out);
 		return;
 	}
 	uint16_t g[8];
@@ -238,7 +262,22 @@ static void pending_add(struct dns_state *st, struct l7_ctx *ctx, uint16_t id, e
 			return;
 		}
 	}
-	if (st->n_pending == st->max_pending) {
+	if (st->n_pending == st->cap_pending && st->cap_pending < st->max_pending) {
+		/* a conversation rarely has more than a query or two in flight */
+		size_t cap = st->cap_pending ? st->cap_pending * 2 : 2;
+		if (cap > st->max_pending)
+			cap = st->max_pending;
+		struct dns_pending *np = realloc(st->pending, cap * sizeof(*np));
+		if (np) {
+			st->pending = np;
+			st->cap_pending = cap;
+		} else {
+			l7_count(ctx, "dns.oom", 1);
+		}
+	}
+	if (st->n_pending == st->cap_pending) {
+		if (!st->n_pending)
+			return;   /* no memory for even one */
 		size_t victim = 0;
 		for (size_t i = 0; i < st->n_pending; i++) {
 			if (st->pending[i].answered) {
@@ -386,7 +425,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 	char chain[DNS_MAX_CHAIN][DNS_NAME_MAX];
 	size_t n_chain = 0;
 	if (d->query) {
-		snprintf(chain[0], DNS_NAME_MAX, "%s", d->query);
+		memcpy(chain[0], d->query, strlen(d->query) + 1);
 		n_chain = 1;
 	}
 	struct strlist ips = { 0 }, cnames = { 0 }, rrtypes = { 0 };
@@ -407,7 +446,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 		if (n_chain == 0) {
 			/* no question (mDNS announcements): the first owner names it */
 			d->query = fe_strdup(ev, owner);
-			snprintf(chain[0], DNS_NAME_MAX, "%s", owner);
+			memcpy(chain[0], owner, strlen(owner) + 1);
 			n_chain = 1;
 		}
 		bool on_chain = false;
@@ -421,8 +460,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 		}
 		char ip[64];
 		if (type == 1 && rdlen == 4) {
-			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", m[rdata], m[rdata + 1], m[rdata + 2],
-			         m[rdata + 3]);
+			fmt_ipv4(m + rdata, ip);
 			oom |= !sl_add(ev, &ips, ip);
 		} else if (type == 28 && rdlen == 16) {
 			fmt_ipv6(m + rdata, ip, sizeof(ip));
@@ -436,7 +474,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 			oom |= !sl_add(ev, &cnames, name);
 			ascii_lower(name);
 			if (n_chain < DNS_MAX_CHAIN)
-				snprintf(chain[n_chain++], DNS_NAME_MAX, "%s", name);
+				memcpy(chain[n_chain++], name, strlen(name) + 1);
 		} else {
 			malformed = true;   /* A/AAAA with a wrong length */
 			continue;
@@ -692,14 +730,16 @@ static void *dns_create(const struct l7_conn_info *ci, const struct l7_config *c
 		return NULL;
 	st->transport = ci ? ci->transport : L7_UDP;
 	st->max_pending = cfg && cfg->max_pending ? cfg->max_pending : 64;
-	st->pending = calloc(st->max_pending, sizeof(*st->pending));
-	if (!st->pending) {
-		free(st);
-		return NULL;
+	if (st->transport == L7_TCP) {
+		st->tcp = calloc(2, sizeof(*st->tcp));
+		if (!st->tcp) {
+			free(st);
+			return NULL;
+		}
+		/* joined mid-stream: the first bytes need not start a message */
+		if (ci && ci->midstream)
+			st->tcp[0].desync = st->tcp[1].desync = true;
 	}
-	/* joined mid-stream: the first bytes need not start a message */
-	if (ci && ci->midstream && st->transport == L7_TCP)
-		st->tcp[0].desync = st->tcp[1].desync = true;
 	return st;
 }
 
@@ -708,8 +748,11 @@ static void dns_destroy(void *state)
 	struct dns_state *st = state;
 	if (!st)
 		return;
-	free(st->tcp[0].msg);
-	free(st->tcp[1].msg);
+	if (st->tcp) {
+		free(st->tcp[0].msg);
+		free(st->tcp[1].msg);
+		free(st->tcp);
+	}
 	free(st->pending);
 	free(st);
 }

@@ -469,7 +469,9 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	}
 
 	struct h1_req r = { .known = true, .ts = d->msg_ts };
-	snprintf(r.method, sizeof(r.method), "%s", method);
+	size_t ml = strnlen(method, sizeof(r.method) - 1);
+	memcpy(r.method, method, ml);
+	r.method[ml] = '\0';
 	r.protocol = protocol_name(p);
 	r.head = p->method == HTTP_HEAD && !d->ext_method[0];
 	r.connect = p->method == HTTP_CONNECT;
@@ -634,6 +636,8 @@ static int message_start(const char *s, size_t n, bool response)
 	}
 	int need_more = 0;
 	for (size_t i = 0; i < sizeof(h1_methods) / sizeof(h1_methods[0]); i++) {
+		if (n && h1_methods[i][0] != s[0])
+			continue;
 		size_t ml = strlen(h1_methods[i]);
 		size_t k = n < ml ? n : ml;
 		if (memcmp(s, h1_methods[i], k) != 0)
@@ -964,7 +968,10 @@ static void *h1_create(const struct l7_conn_info *ci, const struct l7_config *cf
 	st->max_header_bytes = cfg && cfg->max_header_bytes ? cfg->max_header_bytes : 64 * 1024;
 	st->q_max = cfg && cfg->max_pending ? cfg->max_pending : 64;
 	if (ci) {
-		snprintf(st->server_ip, sizeof(st->server_ip), "%s", ci->server_ip ? ci->server_ip : "");
+		const char *ip = ci->server_ip ? ci->server_ip : "";
+		size_t n = strnlen(ip, sizeof(st->server_ip) - 1);
+		memcpy(st->server_ip, ip, n);
+		st->server_ip[n] = '\0';
 		st->ci.transport = ci->transport;
 		st->ci.server_port = ci->server_port;
 	}
