@@ -131,7 +131,7 @@ $(BUILD)/tools/observer_harness: $(BUILD)/obj/tests/tools/observer_harness.o $(B
 test: all $(UNIT_BINS) $(BPFT_BINS) $(BUILD)/tools/kafka_mock $(BUILD)/tools/observer_harness
 	@tests/run.sh
 
-demo: all
+demo: all $(BUILD)/tools/kafka_mock
 	@tests/demo.sh
 
 bench: all $(BENCH_BINS)

@@ -157,3 +157,63 @@ stop_wait() {
 	kill -"${2:-TERM}" "$1" 2>/dev/null
 	wait "$1"
 }
+
+# --- servers for the live L7 tests and tests/demo.sh ---------------------------
+
+# nghttpd_start NS PORT: nghttpd (HTTP/2 without TLS: prior knowledge) on
+# PORT in NS, serving $NGINX_ROOT (call nginx_start first).
+nghttpd_start() {
+	bg ip netns exec "$1" nghttpd --no-tls -d "$NGINX_ROOT" "$2" >"$T_TMP/nghttpd-$1.log" 2>&1
+	wait_until 10 ip netns exec "$1" sh -c "ss -ltnH | grep -q ':$2 '"
+}
+
+# dnsmasq_start NS ARGS...: dnsmasq in NS with ARGS (--listen-address=...,
+# --host-record=..., ...) and nothing of the host's (no resolv.conf, no
+# /etc/hosts), log in $T_TMP/dnsmasq-NS.log; waits until it listens.
+dnsmasq_start() {
+	local ns=$1; shift
+	bg ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+		--bind-interfaces --port=53 --user=root --pid-file="$T_TMP/dnsmasq-$ns.pid" \
+		--log-facility="$T_TMP/dnsmasq-$ns.log" "$@" 2>/dev/null
+	wait_until 10 ip netns exec "$ns" sh -c 'ss -lunH | grep -q ":53 "'
+}
+
+# grpc_server_start NS ADDR:PORT: the python3-grpcio server of
+# pcaps/http2/grpc_peer.py (service flowd.test.Echo) in NS; its client is
+# `$PY $GRPC_PEER client ADDR:PORT`.
+GRPC_PEER=$TOP/pcaps/http2/grpc_peer.py
+grpc_server_start() {
+	bg ip netns exec "$1" "$PY" "$GRPC_PEER" server "$2" >"$T_TMP/grpc-$1.log" 2>&1
+	wait_until 10 grep -q listening "$T_TMP/grpc-$1.log"
+}
+
+# kafka_start SNS SDEV ADDR CNS CDEV [KAFKA_MOCK-ARGS...]: librdkafka's mock
+# cluster (build/tools/kafka_mock, one broker: the real Kafka protocol) in
+# SNS, reachable from CNS as ADDR:9092 over the veth SDEV-CDEV. The broker
+# listens on SNS's loopback and advertises 127.0.0.1:PORT, so nftables NAT
+# maps ADDR:9092 to it in SNS and the advertised address back to ADDR:9092
+# in CNS (route_localnet on both): the veth carries ordinary client/broker
+# traffic. Sets KAFKA_PID.
+kafka_start() {
+	local sns=$1 sdev=$2 addr=$3 cns=$4 cdev=$5 n port; shift 5
+	[ -x "$BUILD/tools/kafka_mock" ] || { echo "kafka_start: $BUILD/tools/kafka_mock not built" >&2; return 1; }
+	for n in "$sns:$sdev" "$cns:$cdev"; do
+		ip netns exec "${n%%:*}" sysctl -qw net.ipv4.conf.all.route_localnet=1
+		ip netns exec "${n%%:*}" sysctl -qw "net.ipv4.conf.${n#*:}.route_localnet=1"
+	done
+	bg ip netns exec "$sns" "$BUILD/tools/kafka_mock" -b 1 "$@" >"$T_TMP/kafka-$sns.out" 2>"$T_TMP/kafka-$sns.err"
+	KAFKA_PID=$BG_PID
+	wait_until 10 grep -q '^bootstrap=' "$T_TMP/kafka-$sns.out" || return 1
+	port=$(sed -n 's/^bootstrap=.*://p' "$T_TMP/kafka-$sns.out")
+	ip netns exec "$sns" nft -f - <<-NFT || return 1
+	table ip flowd_kafka {
+		chain pre { type nat hook prerouting priority -100; iifname "$sdev" ip daddr $addr tcp dport 9092 dnat to 127.0.0.1:$port; }
+	}
+	NFT
+	ip netns exec "$cns" nft -f - <<-NFT
+	table ip flowd_kafka {
+		chain out { type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport $port dnat to $addr:9092; }
+		chain post { type nat hook postrouting priority 100; oifname "$cdev" ip saddr 127.0.0.1 masquerade; }
+	}
+	NFT
+}

@@ -12,11 +12,8 @@ CI=c$T_ID SI=s$T_ID
 netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "setup: namespaces"; t_done; }
 addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
 addr_add "$C" "$CI" 2001:db8::1/64; addr_add "$S" "$SI" 2001:db8::2/64
-bg ip netns exec "$S" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
-	--bind-interfaces --listen-address=198.18.0.2 --listen-address=2001:db8::2 --port=53 \
-	--user=root --pid-file="$T_TMP/dnsmasq.pid" --local=/example.test/ \
-	--host-record=www.example.test,198.18.0.80,2001:db8::80 \
-	--address=/api.example.test/198.18.0.81 --log-facility="$T_TMP/dnsmasq.log" 2>/dev/null
+dnsmasq_start "$S" --listen-address=198.18.0.2 --listen-address=2001:db8::2 --local=/example.test/ \
+	--host-record=www.example.test,198.18.0.80,2001:db8::80 --address=/api.example.test/198.18.0.81
 check "setup: dnsmasq answers" wait_until 5 sh -c \
 	"ip netns exec $C dig +short +time=1 +tries=1 @198.18.0.2 www.example.test A | grep -q 198.18.0.80"
 

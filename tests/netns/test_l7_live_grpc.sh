@@ -6,19 +6,17 @@
 # event per call, with the gRPC status the client saw, and the same L7 events
 # as `flowctl replay` of a tcpdump capture of the same interface.
 . "$(dirname "$0")/../lib/testlib.sh"
-PEER=$TOP/pcaps/http2/grpc_peer.py
 
 C=lgc$T_ID S=lgs$T_ID
 CI=c$T_ID SI=s$T_ID
 netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "setup: namespaces"; t_done; }
 addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
-bg ip netns exec "$S" "$PY" "$PEER" server 198.18.0.2:50051 >"$T_TMP/server.log" 2>&1
-check "setup: the gRPC server listens" wait_until 10 grep -q listening "$T_TMP/server.log"
+check "setup: the gRPC server listens" grpc_server_start "$S" 198.18.0.2:50051
 
 ev=$T_TMP/grpc.json pcap=$T_TMP/grpc.pcap log=$T_TMP/grpc.log
 flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" || { fail "flowd did not start"; t_done; }
 tcpdump_start "$S" "$SI" "$pcap" || fail "tcpdump did not start"
-ip netns exec "$C" timeout 30 "$PY" "$PEER" client 198.18.0.2:50051 >"$T_TMP/client.log" 2>&1 ||
+ip netns exec "$C" timeout 30 "$PY" "$GRPC_PEER" client 198.18.0.2:50051 >"$T_TMP/client.log" 2>&1 ||
 	fail "the gRPC client failed: $(tail -3 "$T_TMP/client.log")"
 sleep 0.3
 check "tcpdump dropped no packets" tcpdump_stop "$pcap"

@@ -15,8 +15,7 @@ netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "s
 addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
 addr_add "$C" "$CI" 2001:db8::1/64; addr_add "$S" "$SI" 2001:db8::2/64
 check "setup: nginx serves in the server namespace" nginx_start "$S"
-bg ip netns exec "$S" nghttpd --no-tls -d "$NGINX_ROOT" 8080
-check "setup: nghttpd listens" wait_until 5 ip netns exec "$S" sh -c 'ss -ltnH | grep -q ":8080 "'
+check "setup: nghttpd listens" nghttpd_start "$S" 8080
 
 # curl_codes [OPTION] URL...: curl in the client namespace (several URLs:
 # one keep-alive connection), one status per URL appended to $CODES.

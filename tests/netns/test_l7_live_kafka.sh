@@ -8,32 +8,14 @@
 # logged receiving, and the same L7 events as `flowctl replay` of a tcpdump
 # capture of the same interface.
 . "$(dirname "$0")/../lib/testlib.sh"
-MOCK=$BUILD/tools/kafka_mock
-[ -x "$MOCK" ] || { fail "kafka: $MOCK not built (make test builds it)"; t_done; }
+[ -x "$BUILD/tools/kafka_mock" ] || { fail "kafka: $BUILD/tools/kafka_mock not built (make test builds it)"; t_done; }
 
 C=lkc$T_ID S=lks$T_ID
 CI=c$T_ID SI=s$T_ID
 netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "setup: namespaces"; t_done; }
 addr_add "$C" "$CI" 198.18.0.2/24; addr_add "$S" "$SI" 198.18.0.11/24
-for n in "$S:$SI" "$C:$CI"; do
-	ip netns exec "${n%%:*}" sysctl -qw net.ipv4.conf.all.route_localnet=1
-	ip netns exec "${n%%:*}" sysctl -qw "net.ipv4.conf.${n#*:}.route_localnet=1"
-done
-
-bg ip netns exec "$S" "$MOCK" -b 1 -w 60 -t orders:2 -t payments:1 >"$T_TMP/mock.out" 2>"$T_TMP/mock.err"
-check "setup: the mock cluster listens" wait_until 10 grep -q '^bootstrap=' "$T_TMP/mock.out"
-PORT=$(sed -n 's/^bootstrap=.*://p' "$T_TMP/mock.out")
-ip netns exec "$S" nft -f - <<EOF || fail "setup: nft (broker side)"
-table ip kafka_live {
-	chain pre { type nat hook prerouting priority -100; iifname "$SI" ip daddr 198.18.0.11 tcp dport 9092 dnat to 127.0.0.1:$PORT; }
-}
-EOF
-ip netns exec "$C" nft -f - <<EOF || fail "setup: nft (client side)"
-table ip kafka_live {
-	chain out { type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport $PORT dnat to 198.18.0.11:9092; }
-	chain post { type nat hook postrouting priority 100; oifname "$CI" ip saddr 127.0.0.1 masquerade; }
-}
-EOF
+check "setup: the mock cluster listens, as 198.18.0.11:9092" \
+	kafka_start "$S" "$SI" 198.18.0.11 "$C" "$CI" -w 60 -t orders:2 -t payments:1
 
 ev=$T_TMP/kafka.json pcap=$T_TMP/kafka.pcap log=$T_TMP/kafka.log
 flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" || { fail "flowd did not start"; t_done; }
