@@ -98,27 +98,49 @@ run_case tc --xdp-mode off
 check "tc: TC on both hooks" grep -q "ingress TC, egress TC" "$T_TMP/tc.log"
 
 # A budget far below the bodies: the big bodies are gaps of known size, and
-# the parser stays in step on the keep-alive connection (every transaction
-# after a cut body is still reported, with its status).
+# the parsers stay in step: HTTP/1.1 on the keep-alive connection (every
+# transaction after a cut body is still reported, with its status), HTTP/2
+# with three downloads (their DATA frames interleaved, most frame headers
+# cut) and two small answers as streams of one connection (frame boundaries
+# found again after the gaps: every stream reported, complete, the cut
+# downloads with gap_bytes).
 name=budget ev=$T_TMP/budget.json pcap=$T_TMP/budget.pcap log=$T_TMP/budget.log
-CODES=$T_TMP/budget.codes
-: >"$CODES"
+CODES=$T_TMP/budget.codes H2CODES=$T_TMP/budget.h2codes
+: >"$CODES"; : >"$H2CODES"
+head -c 300000 /dev/zero | tr '\0' y >"$NGINX_ROOT/big2.bin"
+head -c 500000 /dev/zero | tr '\0' z >"$NGINX_ROOT/big3.bin"
 if flowd_start "$S" "$log" -i "$SI" --poll-interval 100ms -e "$ev" --l7-budget 16k &&
 	tcpdump_start "$S" "$SI" "$pcap"; then
 	curl_codes "http://198.18.0.2/big.bin" "http://198.18.0.2/nope" "http://198.18.0.2/big.bin" \
 		"http://198.18.0.2/fail/" "http://198.18.0.2/big.bin" "http://198.18.0.2/"
+	h2_codes "http://198.18.0.2:8080/big3.bin" "http://198.18.0.2:8080/index.html" \
+		"http://198.18.0.2:8080/big2.bin" "http://198.18.0.2:8080/missing" "http://198.18.0.2:8080/big.bin"
 	sleep 0.3
 	check "budget: tcpdump dropped no packets" tcpdump_stop "$pcap"
 	stop_wait "$FLOWD_PID"
-	check_eq "budget: curl saw 200 404 200 500 200 200" "$(tr '\n' ' ' <"$CODES")" "200 404 200 500 200 200 "
+	check_eq "budget: curl saw 200 404 200 500 200 200, nghttp 200 200 200 200 404 (sorted)" \
+		"$(head -6 "$CODES" | tr '\n' ' ') $(sort "$H2CODES" | tr '\n' ' ')" \
+		"200 404 200 500 200 200  200 200 200 200 404 "
 	cut=$(cut_bytes "$log")
-	check "budget: the budget cut the bodies (${cut} bytes)" test "$cut" -gt 150000
+	check "budget: the budget cut the bodies (${cut} bytes)" test "$cut" -gt 900000
 	"$FLOWCTL" replay -o json "$pcap" >"$T_TMP/budget.replay.json" || fail "budget: flowctl replay failed"
 	"$PY" "$TOP/tests/lib/l7_compare.py" budget "$ev" "$T_TMP/budget.replay.json" \
-		--expect "http.request=6" --expect "http.response=6" --expect "http.response.200=4" \
-		--expect "http.response.404=1" --expect "http.response.500=1" --cut-bytes "$cut" ||
+		--expect "http.request=11" --expect "http.response=11" --expect "http.response.200=8" \
+		--expect "http.response.404=2" --expect "http.response.500=1" \
+		--expect "http2.request=5" --expect "http2.response=5" --cut-bytes "$cut" ||
 		T_FAILS=$((T_FAILS + 1))
 	check "budget: cut bodies are reported as gaps" grep -q '"l7_info":{"gap_bytes":' "$ev"
+	check_eq "budget: HTTP/2: 3 downloads cut, reported with their gaps; 5 responses, none truncated" "$("$PY" -c '
+import json, sys
+cut = n = 0
+for line in open(sys.argv[1]):
+    f = json.loads(line).get("flow", {})
+    h = f.get("l7", {}).get("http", {})
+    if f.get("Type") == "L7" and h.get("protocol") == "HTTP/2" and f["l7"]["type"] == "RESPONSE":
+        info = f.get("l7_info", {})
+        cut += h.get("url", "").endswith(".bin") and info.get("gap_bytes", 0) > 0
+        n += not info.get("truncated")
+print(cut, n)' "$ev")" "3 5"
 else
 	fail "budget: flowd or tcpdump did not start"
 fi
