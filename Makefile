@@ -149,7 +149,7 @@ $(BUILD)/fuzz-obj/llhttp/%.o: $(LLHTTP_DIR)/%.c | deps
 
 $(BUILD)/fuzz-obj/%.o: %.c | deps
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra -Werror -c $< -o $@
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra -Werror -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
