@@ -19,6 +19,7 @@
 int cmd_replay(int argc, char **argv);
 int cmd_observe(int argc, char **argv) __attribute__((weak));
 int cmd_status(int argc, char **argv) __attribute__((weak));
+int cmd_policy(int argc, char **argv);
 
 /* Shared value parsers for flags; 0 on success, -1 on a malformed value. */
 int cli_parse_duration_ns(const char *s, uint64_t *ns);   /* "15s", "500ms", "2m", "1h", "30" (s) */

@@ -25,14 +25,16 @@ static const struct command *commands(size_t *n)
 		{ "observe", NULL, "show flows of a running flowd, filtered like `hubble observe`" },
 		{ "replay", NULL, "run the flowd pipeline on a capture file (pcap, pcapng)" },
 		{ "status", NULL, "show the state of a running flowd" },
+		{ "policy", NULL, "check a policy file, or load one into a running flowd" },
 		{ "version", NULL, "print the version" },
 		{ "help", NULL, "show help for flowctl or a subcommand" },
 	};
 	cmds[0].run = cmd_observe;
 	cmds[1].run = cmd_replay;
 	cmds[2].run = cmd_status;
-	cmds[3].run = cmd_version;
-	cmds[4].run = cmd_help;
+	cmds[3].run = cmd_policy;
+	cmds[4].run = cmd_version;
+	cmds[5].run = cmd_help;
 	*n = sizeof(cmds) / sizeof(cmds[0]);
 	return cmds;
 }

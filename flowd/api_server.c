@@ -571,6 +571,22 @@ static int start_flows(struct api_server *s, struct client *c, json_t *root, cha
 	return 0;
 }
 
+/* A daemon request (api_command_fn). true: answered. */
+static bool run_command(struct api_server *s, struct client *c, const char *kind, json_t *root)
+{
+	struct ucred cred = { .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		cred.uid = (uid_t)-1;
+	char *req = json_dumps(root, JSON_COMPACT);
+	size_t at = c->out.len;
+	int rc = req ? s->cfg.command(s->cfg.command_user, kind, req, cred.uid, &c->out) : -1;
+	free(req);
+	if (rc)
+		c->out.len = at;
+	return rc == 0;
+}
+
 static void handle_request(struct api_server *s, struct client *c, uint64_t now_ns)
 {
 	char err[512] = "";
@@ -604,6 +620,8 @@ static void handle_request(struct api_server *s, struct client *c, uint64_t now_
 			s->st.requests_flows++;
 			c->state = C_STREAM;
 		}
+	} else if (kind && s->cfg.command && run_command(s, c, kind, root)) {
+		c->state = C_CLOSING;
 	} else {
 		client_error(s, c, "\"request\" must be \"flows\" or \"status\"");
 	}

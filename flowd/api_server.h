@@ -46,6 +46,16 @@ struct api_server;
  */
 typedef int (*api_status_fn)(void *user, struct fe_buf *out);
 
+/*
+ * Requests other than "flows" and "status" ({"request":"NAME",...}, e.g.
+ * `flowctl policy load`'s "policy_load"), answered by the daemon: append
+ * the answer (JSON lines, each ending in '\n') to out. request: the whole
+ * request object as compact JSON; peer_uid: the client's user
+ * (SO_PEERCRED). Returns 0, or -1 when NAME is not a request it knows.
+ */
+typedef int (*api_command_fn)(void *user, const char *name, const char *request, uid_t peer_uid,
+                              struct fe_buf *out);
+
 struct api_server_config {
 	const char *path;          /* NULL: API_DEFAULT_SOCKET; its directory is created */
 	mode_t mode;               /* socket file mode; 0: 0660 */
@@ -55,6 +65,8 @@ struct api_server_config {
 	const char *version;       /* "flowd 0.1.0" in the status answer */
 	api_status_fn status;      /* NULL: no extra status members */
 	void *status_user;
+	api_command_fn command;    /* NULL: only flows and status requests */
+	void *command_user;
 };
 
 /* Binds and listens (a stale socket file is replaced; one a live flowd

@@ -2,14 +2,17 @@
 #include "enrich.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conntrack.h"
 #include "counters.h"
+#include "flow_json.h"
 #include "flow_l34.h"
 #include "identity.h"
 #include "policy.h"
@@ -473,6 +476,49 @@ void enrich_l7(struct enrich *en, struct flow_event *ev)
 	fill(en, ev);
 	if (en->pol && policy_label_l7(en->pol, ev) == -ENOMEM)
 		en->st.oom++;
+}
+
+int enrich_api_command(void *user, const char *name, const char *request, uid_t peer_uid,
+                       struct fe_buf *out)
+{
+	struct enrich *en = user;
+	if (strcmp(name, "policy_load"))
+		return -1;
+	static char err[16384];
+	json_t *root = json_loads(request, 0, NULL);
+	const char *file = json_string_value(json_object_get(root, "file"));
+	int rc = 0;
+	if (peer_uid != 0 && peer_uid != geteuid()) {
+		snprintf(err, sizeof(err), "permission denied: only root (or flowd's user) may load a policy");
+		rc = -1;
+	} else if (!file || file[0] != '/' || json_object_size(root) != 2) {
+		snprintf(err, sizeof(err), "a policy_load request has one more field: \"file\", an absolute path");
+		rc = -1;
+	} else if (enrich_reload(en, file, err, sizeof(err))) {
+		rc = -1;
+	}
+	json_decref(root);
+	char line[512];
+	if (rc) {
+		fprintf(stderr, "flowd: policy load refused, the running policy stays:\n");
+		for (const char *l = err; *l;) {
+			const char *nl = strchr(l, '\n');
+			size_t n = nl ? (size_t)(nl - l) : strlen(l);
+			fprintf(stderr, "flowd:   %.*s\n", (int)n, l);
+			l += n + (nl ? 1 : 0);
+		}
+		if (fe_buf_append(out, "{\"error\":", 9) || fe_json_append_string(out, err) ||
+		    fe_buf_append(out, "}\n", 2))
+			en->st.oom++;
+		return 0;
+	}
+	snprintf(line, sizeof(line), "{\"policy_load\":\"ok\",\"revision\":\"%llu\",\"mode\":\"%s\",\"rules\":%zu,\"file\":",
+	         (unsigned long long)policy_revision(en->pol),
+	         policy_mode(en->pol) == POLICY_ENFORCE ? "enforce" : "audit", policy_rule_count(en->pol));
+	if (fe_buf_append(out, line, strlen(line)) || fe_json_append_string(out, en->policy_file) ||
+	    fe_buf_append(out, "}\n", 2))
+		en->st.oom++;
+	return 0;
 }
 
 size_t enrich_counters(const struct enrich *en, struct flowd_counter *out, size_t n, size_t max)

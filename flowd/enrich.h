@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "flow_event.h"
 #include "flow_record.h"
@@ -68,6 +69,16 @@ void enrich_l7(struct enrich *en, struct flow_event *ev);
 /* A DNS response event: addresses of names a toFQDNs rule names are
  * remembered and compiled into the maps (enrich_tick). */
 void enrich_dns_answer(struct enrich *en, const struct flow_event *ev);
+
+/* The socket API's "policy_load" request (an api_command_fn, api_server.h;
+ * user: the struct enrich): {"request":"policy_load","file":"/abs/path"}
+ * loads FILE as the policy from now on, with the identities file again;
+ * from root or flowd's own user only. Answers one JSON line: the new
+ * revision, or {"error":...} with every problem, the running policy
+ * kept. */
+struct fe_buf;
+int enrich_api_command(void *user, const char *name, const char *request, uid_t peer_uid,
+                       struct fe_buf *out);
 
 /* Counters (README "Counters"): appended to out from index n. */
 size_t enrich_counters(const struct enrich *en, struct flowd_counter *out, size_t n, size_t max);

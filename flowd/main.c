@@ -171,6 +171,8 @@ static int start_api(struct flowd *d, struct flowd_err *e)
 		.version = "flowd " FLOWD_VERSION,
 		.status = flowd_status_json,
 		.status_user = &d->status,
+		.command = enrich_api_command,   /* flowctl policy load */
+		.command_user = d->en,
 	};
 	d->api = api_server_new(&ac, output_observer(d->out), err, sizeof(err));
 	if (!d->api) {

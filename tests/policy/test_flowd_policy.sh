@@ -84,7 +84,8 @@ check_eq "start: the problem with line and column" "$(cat "$T_TMP/bad.log")" \
 
 # --- enforce --------------------------------------------------------------------
 write_policy enforce
-flowd_start "$S" "$LOG" -i "$VS" --identities "$IDS" --policy "$POL" -e "$EV" \
+SOCK=$T_TMP/flowd.sock
+flowd_start "$S" "$LOG" -i "$VS" --identities "$IDS" --policy "$POL" -e "$EV" --socket "$SOCK" \
 	--poll-interval 100ms --idle-timeout 30s --stats-interval 0 || { fail "flowd did not start"; t_done; }
 check "enforce: policy loaded before attaching" grep -q "policy loaded: $POL (revision [0-9]*, enforce mode, default deny, 3 rules)" "$LOG"
 
@@ -148,13 +149,24 @@ check_eq "observe --identity 1000 --verdict FORWARDED -t trace --protocol tcp: t
 	"$("$FLOWCTL" observe --input-file "$EV" --identity 1000 --verdict FORWARDED -t trace --protocol tcp -o json |
 	jq -r '.flow.flow_stats.event' | sort | uniq -c | sed 's/^ *//' | tr '\n' ' ')" "4 start "
 
-# --- SIGHUP: audit mode -----------------------------------------------------------
+# --- flowctl status: the drop counters ------------------------------------------
+st=$("$FLOWCTL" status --socket "$SOCK")
+check "status: drops per reason ($(grep -o 'drop_policy_den[a-z]*: [0-9]*' <<<"$st" | tr '\n' ' '))" \
+	grep -q 'drop_policy_deny: [1-9]' <<<"$st"
+check "status: policy revision shown" grep -q 'policy_revision: [1-9]' <<<"$st"
+
+# --- flowctl policy load: audit mode -----------------------------------------------
 ip netns exec "$C" ping -q -c 30 -i 0.1 -W 1 -I 198.18.0.3 198.18.0.1 >"$T_TMP/ping.out" 2>&1 &
 PING=$!
 sleep 0.6
+cp "$POL" "$T_TMP/enforce.yaml"
 write_policy audit
-reload "policy reloaded"
-check "audit: reloaded" grep -q "policy reloaded: $POL (revision [0-9]*, audit mode" "$LOG"
+mv "$POL" "$T_TMP/audit.yaml"
+cp "$T_TMP/enforce.yaml" "$POL"
+out=$("$FLOWCTL" policy load "$T_TMP/audit.yaml" --socket "$SOCK")
+check "audit: flowctl policy load ($out)" \
+	grep -q "^$T_TMP/audit.yaml: loaded by flowd (revision [0-9]*, audit mode, 3 rules)$" <<<"$out"
+check "audit: flowd says so" grep -q "policy reloaded: $T_TMP/audit.yaml (revision [0-9]*, audit mode" "$LOG"
 check_eq "audit: frontend -> web:8080 passes" "$(get http://198.18.0.1:8080/)" 200
 check_eq "audit: world -> web:80 passes" "$(get http://198.18.0.1/ --interface 198.18.0.3)" 200
 wait "$PING"
@@ -171,15 +183,27 @@ check_eq "audit: policy-verdict AUDIT events (the ping's flow judged again)" "$g
 check_eq "audit: audited flows are AUDIT, not drops" \
 	"$(ev 'select(.flow.l4.TCP.destination_port==8080 and .flow.event_type.type==4) | .flow.verdict' | sort -u)" AUDIT
 
-# --- an invalid reload keeps the running policy ----------------------------------
-printf 'mode: enforce\ndefaultAction: deny\nrules:\n  - {name: x, action: deny, direction: egress, toCIDR: [198.18.0.300/32]}\n' >"$POL"
+# --- invalid reloads keep the running policy -------------------------------------
+printf 'mode: enforce\ndefaultAction: deny\nrules:\n  - {name: x, action: deny, direction: egress, toCIDR: [198.18.0.300/32]}\n' >"$T_TMP/audit.yaml"
 reload "reload refused"
 check_eq "invalid reload: refused with line and column" "$(grep -A1 'reload refused' "$LOG" | tail -1)" \
-	"flowd:   $POL:4:57: toCIDR: \"198.18.0.300/32\" is not an IP address or CIDR"
+	"flowd:   $T_TMP/audit.yaml:4:57: toCIDR: \"198.18.0.300/32\" is not an IP address or CIDR"
 check_eq "invalid reload: audit policy still in force (8080 passes)" "$(get http://198.18.0.1:8080/)" 200
+out=$("$FLOWCTL" policy load "$T_TMP/audit.yaml" --socket "$SOCK" 2>&1)
+check_eq "invalid load: flowctl finds the problem itself (exit $?)" "$out" \
+	"flowctl policy: $T_TMP/audit.yaml:4:57: toCIDR: \"198.18.0.300/32\" is not an IP address or CIDR"
+cp "$IDS" "$T_TMP/ids.good"
+printf 'endpoints:\n  - {addresses: [198.18.0.1], labels: {app: web}, identity: 7}\n' >"$IDS"
+out=$("$FLOWCTL" policy load "$POL" --socket "$SOCK" 2>&1)
+check_eq "invalid load: flowd refuses when the identities file it rereads is broken (exit $?)" "$out" \
+"flowctl policy: flowd refused the policy, the running one stays:
+flowctl policy:   $IDS:2:61: identity: 7 is out of range (256..16777215)"
+check_eq "invalid load: audit policy still in force (8080 passes)" "$(get http://198.18.0.1:8080/)" 200
+cp "$T_TMP/ids.good" "$IDS"
 
 write_policy enforce
-reload "policy reloaded"
+"$FLOWCTL" policy load "$POL" --socket "$SOCK" >/dev/null
+check_eq "enforce again: flowctl policy load" "$?" 0
 check_eq "enforce again: web:8080 fails" "$(get http://198.18.0.1:8080/)" 000
 check_eq "enforce again: web:80 works" "$(get http://198.18.0.1/)" 200
 
@@ -192,6 +216,6 @@ check "counters: drop_policy_denied=$(num drop_policy_denied) (default deny drop
 check "counters: audit_policy_deny=$(num audit_policy_deny) audit_policy_denied=$(num audit_policy_denied)" \
 	test "$(num audit_policy_deny)" -ge 1 -a "$(num audit_policy_denied)" -ge 1
 check "counters: policy_forwarded=$(num policy_forwarded)" test "$(num policy_forwarded)" -ge 20
-check_eq "counters: reloads=$(num reloads) reload_errors=$(num reload_errors)" "$(num reloads) $(num reload_errors)" "2 1"
+check_eq "counters: reloads=$(num reloads) reload_errors=$(num reload_errors)" "$(num reloads) $(num reload_errors)" "2 2"
 check "detached" bash -c "! ip -n $S link show $VS | grep -q xdp"
 t_done
