@@ -13,8 +13,10 @@
  *             in a different order than inserted. The baseline then is
  *             wrapper + bare return.
  *
- *   bench_bpf [-q] [-r repeat] [-n runs] [-f flows] [-F frame] [-H xdp|tc] [-1|-m] [-S]
+ *   bench_bpf [-q] [-r repeat] [-n runs] [-f flows] [-F frame] [-H xdp|tc] [-1|-m] [-S] [-P rules]
  *     -q  quick: fewer repetitions and 64k flows (a smoke run)
+ *     -P  with an audit-mode policy of this many CIDR rules loaded (flows
+ *         keep their verdict: later packets read it from their entry)
  *     -S  many flows visited in insertion order (see bench_vary.bpf.c)
  *     -F  only frame number F (0-4), -H only that hook,
  *     -1  only the 1-flow table, -m only the many-flows table
@@ -32,6 +34,9 @@
 
 #include "flow_record.h"
 #include "flow_table.h"
+#include "identity.h"
+#include "policy.h"
+#include "policy_bpf.h"
 #include "../unit/pkt_build.h"
 #include "xdp/flow_xdp.skel.h"
 #include "tc/flow_tc.skel.h"
@@ -142,6 +147,52 @@ struct objs {
 	int fd[2][N_PROGS];     /* [hook][prog] */
 };
 
+/* An audit-mode policy (nothing dropped) of n deny rules on CIDRs in
+ * 10.0.0.0/8 and 100.64.0.0/10, compiled into obj's policy maps. */
+static void load_policy(struct bpf_object *obj, int n)
+{
+	size_t cap = 256 + (size_t)n * 110, used = 0;
+	char *t = malloc(cap), err[1024];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	static const int lens[] = { 16, 20, 24, 24, 24, 28, 32 };
+
+	if (!t)
+		die("policy text", ENOMEM);
+	used += (size_t)snprintf(t, cap, "mode: audit\ndefaultAction: allow\nrules:\n");
+	for (int i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int l = lens[x % 7];
+		uint32_t a = (i % 2 ? 0x0a000000u : 0x64400000u) |
+		             (uint32_t)(x >> 20) % (i % 2 ? 0x1000000u : 0x400000u);
+		if (l < 32)
+			a &= ~((1u << (32 - l)) - 1);
+		used += (size_t)snprintf(t + used, cap - used,
+		                         "  - {name: block-%d, action: deny, direction: egress, "
+		                         "toCIDR: [\"%u.%u.%u.%u/%d\"]}\n", i, a >> 24, a >> 16 & 255,
+		                         a >> 8 & 255, a & 255, l);
+	}
+	const struct identity_opts io = { .detect_host = false };
+	struct identity_db *ids = identity_db_default(&io, err, sizeof(err));
+	struct policy *p = policy_load_string(t, used, "bench", err, sizeof(err));
+	struct policy_compiled *c = p && ids ? policy_compile(p, ids, NULL, err, sizeof(err)) : NULL;
+	struct policy_bpf_maps m;
+	struct policy_bpf *pb = NULL;
+	if (!c || policy_bpf_maps_from_obj(obj, &m, err, sizeof(err)) || !(pb = policy_bpf_open(&m)) ||
+	    policy_bpf_apply(pb, c, err, sizeof(err))) {
+		fprintf(stderr, "bench_bpf: policy: %s\n", err);
+		exit(1);
+	}
+	policy_bpf_close(pb);
+	policy_compiled_free(c);
+	policy_unref(p);
+	identity_db_unref(ids);
+	free(t);
+}
+
+static int policy_rules;   /* -P */
+
 static void objs_open(struct objs *o, unsigned flows)
 {
 	int err;
@@ -167,6 +218,10 @@ static void objs_open(struct objs *o, unsigned flows)
 	if ((err = bench_ref_bpf__load(o->ref)) || (err = flow_xdp_bpf__load(o->xdp)) ||
 	    (err = flow_tc_bpf__load(o->tc)))
 		die("load BPF objects", err);
+	if (policy_rules) {
+		load_policy(o->xdp->obj, policy_rules);
+		load_policy(o->tc->obj, policy_rules);
+	}
 	o->fd[0][P_PASS] = bpf_program__fd(o->pass->progs.pass_xdp);
 	o->fd[1][P_PASS] = bpf_program__fd(o->pass->progs.pass_tc);
 	o->fd[0][P_REF] = bpf_program__fd(o->ref->progs.ref_xdp);
@@ -224,7 +279,7 @@ int main(int argc, char **argv)
 	struct objs o;
 	int c;
 
-	while ((c = getopt(argc, argv, "qr:n:f:F:H:1mS")) != -1) {
+	while ((c = getopt(argc, argv, "qr:n:f:F:H:1mSP:")) != -1) {
 		switch (c) {
 		case 'q': repeat = 100000; runs = 3; flows = 65536; break;
 		case 'r': repeat = strtoul(optarg, NULL, 0); break;
@@ -235,9 +290,10 @@ int main(int argc, char **argv)
 		case '1': do_many = 0; break;
 		case 'm': do_one = 0; break;
 		case 'S': in_order = 1; break;
+		case 'P': policy_rules = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: bench_bpf [-q] [-r repeat] [-n runs] [-f flows] "
-			        "[-F frame] [-H xdp|tc] [-1|-m] [-S]\n");
+			        "[-F frame] [-H xdp|tc] [-1|-m] [-S] [-P rules]\n");
 			return 2;
 		}
 	}
@@ -249,8 +305,11 @@ int main(int argc, char **argv)
 	make_frames(frames);
 
 	printf("ns/packet, BPF_PROG_TEST_RUN, median of %u runs; pass = bare return, "
-	       "ref = plain parse + per-CPU hash%s\n", runs,
+	       "ref = plain parse + per-CPU hash%s", runs,
 	       in_order ? "; many flows in insertion order" : "");
+	if (policy_rules)
+		printf("; flowd with an audit policy of %d CIDR rules", policy_rules);
+	printf("\n");
 	printf("%-12s %-4s %8s %6s %6s %6s %8s %8s\n", "frame", "hook", "flows", "pass", "ref",
 	       "flowd", "fl/pass", "fl/ref");
 
