@@ -15,7 +15,8 @@
  *
  * A reply (the reverse of a flow the datapath already allowed) should not be
  * looked up: give it the forward flow's result with policy_as_reply().
- * IPv6 neighbor discovery always passes (policy_lookup_new_flow).
+ * IPv6 neighbor and multicast listener discovery always pass
+ * (policy_icmp6_exempt()).
  *
  * Cost: 2 LPM lookups (source, destination) + at most 2 in the rule trie,
  * plus two array lookups the verifier inlines; no other helper calls.
@@ -247,10 +248,8 @@ static __always_inline int policy_lookup_opener(__u8 family, const __u8 *saddr, 
 
 	policy_cnt_add(POLICY_CNT_LOOKUPS);
 	policy_lookup_tuple(family, saddr, daddr, proto, dport, res);
-	/* IPv6 neighbor discovery (router/neighbor solicitation and
-	 * advertisement, redirect) is never subject to policy, as in Cilium:
-	 * a default-deny policy must not cut the link itself */
-	if (res->verdict != POLICY_VERDICT_NONE && proto == 58 && icmp_type >= 133 && icmp_type <= 137) {
+	/* IPv6 neighbor and multicast listener discovery pass (policy_maps.h) */
+	if (res->verdict != POLICY_VERDICT_NONE && proto == 58 && policy_icmp6_exempt(icmp_type)) {
 		res->rule_id = POLICY_RULE_NONE;
 		res->action = POLICY_ACT_ALLOW;
 		res->verdict = POLICY_VERDICT_FORWARDED;

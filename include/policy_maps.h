@@ -127,6 +127,15 @@ struct policy_result {
 #define POLICY_RES_REPLY 1   /* allowed as the reply of an allowed connection */
 #define POLICY_RES_EXEMPT 2  /* not subject to policy (IPv6 neighbor discovery) */
 
+/* ICMPv6 types never subject to policy: neighbor discovery (router and
+ * neighbor solicitation/advertisement, redirect) and multicast listener
+ * discovery (queries, reports; switches that snoop them stop forwarding the
+ * solicitations otherwise). A default-deny policy must not cut the link. */
+static __inline __attribute__((always_inline)) int policy_icmp6_exempt(__u8 type)
+{
+	return (type >= 133 && type <= 137) || (type >= 130 && type <= 132) || type == 143;
+}
+
 /* policy_counters: per packet the datapath applied a result to. */
 enum policy_counter {
 	POLICY_CNT_LOOKUPS = 0,      /* policy evaluations (new flows) */

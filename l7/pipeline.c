@@ -435,7 +435,7 @@ static void emit_l34(struct pipeline *p, struct conn *c, int side,
 	/* a policy decides a connection once, on its opening direction (as
 	 * the datapath does): the policy-verdict event comes first */
 	if (p->cfg.policy && what == FE_STATS_START && ev->is_reply != 1 &&
-	    !(d->key.proto == IPPROTO_ICMPV6 && d->key.dport >> 8 >= 133 && d->key.dport >> 8 <= 137)) {
+	    !(d->key.proto == IPPROTO_ICMPV6 && policy_icmp6_exempt((uint8_t)(d->key.dport >> 8)))) {
 		struct flow_event *pv = flow_event_new();
 		if (pv && flow_l34_event(pv, what, &d->key, &d->rec, rev, &opts) == 0) {
 			emit_ex(p, c, pv, true);

@@ -53,8 +53,9 @@ int policy_result_for_event(const struct policy *p, const struct flow_event *ev,
 	memset(r, 0, sizeof(*r));
 	r->revision = policy_revision(p);
 	r->rule_id = POLICY_RULE_NONE;
-	/* IPv6 neighbor discovery is never subject to policy (as the kernel) */
-	if (q.proto == IPPROTO_ICMPV6 && ev->icmp_type >= 133 && ev->icmp_type <= 137) {
+	/* IPv6 neighbor and multicast listener discovery are never subject to
+	 * policy (as in the kernel, policy_lookup_opener()) */
+	if (q.proto == IPPROTO_ICMPV6 && policy_icmp6_exempt((uint8_t)ev->icmp_type)) {
 		r->verdict = POLICY_VERDICT_FORWARDED;
 		r->flags = POLICY_RES_EXEMPT;
 		return 0;

@@ -123,6 +123,8 @@ check_eq "enforce: denied flows are drop events (start)" "$got" \
 "DROPPED 133 133 POLICY_DENIED null start 80
 DROPPED 133 133 POLICY_DENIED null start 9000
 DROPPED 181 181 POLICY_DENY null start 8080"
+check_eq "enforce: IPv6 neighbor and multicast listener discovery never dropped" \
+	"$(ev 'select(.flow.verdict=="DROPPED" and .flow.l4.ICMPv6) | 1' | wc -l)" 0
 check "enforce: no reply flow of a denied connection" \
 	test -z "$(ev 'select(.flow.l4.TCP.source_port==8080 or .flow.l4.TCP.source_port==9000) | 1')"
 got=$(ev 'select(.flow.l4.TCP.source_port==80 and .flow.flow_stats.event=="start") | .flow.verdict' | sort -u)
@@ -143,6 +145,10 @@ check_eq "observe --verdict DROPPED --namespace production: exactly the denied f
 1 production/frontend-0 (ID:1001) <> production/web-0:8080 (ID:1000) policy-verdict:L4-Only INGRESS DENIED
 1 production/web-0 (ID:1000) <> production/frontend-0:9000 (ID:1001) Policy denied DROPPED
 1 production/web-0 (ID:1000) <> production/frontend-0:9000 (ID:1001) policy-verdict:none EGRESS DENIED"
+# the same, live: flowd's ring over its socket
+got2=$("$FLOWCTL" observe --socket "$SOCK" --all -o compact --verdict DROPPED --namespace production |
+	sed 's/^[A-Z][a-z][a-z] [ 0-9]* [0-9:.]*: //; s/\(:[0-9]*\) (/ (/; s/ (TCP.*//' | sort | uniq -c | sed 's/^ *//')
+check_eq "observe --socket ... --verdict DROPPED --namespace production: the same from flowd's ring" "$got2" "$got"
 check_eq "observe --from-label app=frontend --to-namespace production --type policy-verdict: 4 connections" \
 	"$("$FLOWCTL" observe --input-file "$EV" --from-label app=frontend --to-namespace production --type policy-verdict | wc -l)" 4
 check_eq "observe --identity 1000 --verdict FORWARDED -t trace --protocol tcp: the allowed connections, both ways" \
