@@ -1498,13 +1498,6 @@ fail:
 	return NULL;
 }
 
-void pipeline_set_enrichment(struct pipeline *p, const struct identity_db *identities,
-                             const struct policy *policy)
-{
-	p->cfg.identities = identities;
-	p->cfg.policy = policy;
-}
-
 void pipeline_free(struct pipeline *p)
 {
 	if (!p)

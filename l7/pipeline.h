@@ -54,7 +54,7 @@ struct pipeline_config {
 	 * the filters). */
 	bool l34_unwanted;
 	/* Enrichment; NULL: none. Owned by the caller: they must stay valid
-	 * until pipeline_free() or pipeline_set_enrichment() replaces them.
+	 * until pipeline_free(). (flowd enriches its live events in its sink.)
 	 * identities: every event's source/destination endpoint (identity.h).
 	 * policy (policy.h): L7 events get policy_label_l7() (a denied
 	 * transaction is AUDIT); L3/L4 events (emit_l34) the verdict of their
@@ -78,10 +78,6 @@ typedef bool (*pipeline_want_fn)(void *user, const struct flow_event *ev);
 struct pipeline *pipeline_new(const struct pipeline_config *cfg,
                               pipeline_sink_fn sink, void *user);
 void pipeline_free(struct pipeline *p);
-
-/* Replace the enrichment (flowd reloads); affects events emitted from now on. */
-void pipeline_set_enrichment(struct pipeline *p, const struct identity_db *identities,
-                             const struct policy *policy);
 
 /* One frame. frame/caplen: captured bytes starting at the L3 or L2 header
  * already parsed into *pi (by pkt_parse_eth / pkt_parse_l3); wire_len: the
