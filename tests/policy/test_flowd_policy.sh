@@ -207,6 +207,15 @@ flowctl policy:   $IDS:2:61: identity: 7 is out of range (256..16777215)"
 check_eq "invalid load: audit policy still in force (8080 passes)" "$(get http://198.18.0.1:8080/)" 200
 cp "$T_TMP/ids.good" "$IDS"
 
+# --- identities reloaded without a restart ----------------------------------------
+sed -i 's/pod: web-0/pod: web-1/' "$IDS"
+write_policy audit && mv "$POL" "$T_TMP/audit.yaml"   # the file flowd loaded last, valid again
+reload "identities reloaded"
+get http://198.18.0.1:8080/ >/dev/null
+sleep 0.4
+check_eq "identities: a SIGHUP renames the pod on new events" \
+	"$(ev 'select(.flow.l4.TCP.destination_port==8080 and .flow.event_type.type==5) | .flow.destination.pod_name' | tail -1)" web-1
+
 write_policy enforce
 "$FLOWCTL" policy load "$POL" --socket "$SOCK" >/dev/null
 check_eq "enforce again: flowctl policy load" "$?" 0
@@ -222,6 +231,6 @@ check "counters: drop_policy_denied=$(num drop_policy_denied) (default deny drop
 check "counters: audit_policy_deny=$(num audit_policy_deny) audit_policy_denied=$(num audit_policy_denied)" \
 	test "$(num audit_policy_deny)" -ge 1 -a "$(num audit_policy_denied)" -ge 1
 check "counters: policy_forwarded=$(num policy_forwarded)" test "$(num policy_forwarded)" -ge 20
-check_eq "counters: reloads=$(num reloads) reload_errors=$(num reload_errors)" "$(num reloads) $(num reload_errors)" "2 2"
+check_eq "counters: reloads=$(num reloads) reload_errors=$(num reload_errors)" "$(num reloads) $(num reload_errors)" "3 2"
 check "detached" bash -c "! ip -n $S link show $VS | grep -q xdp"
 t_done
