@@ -24,16 +24,42 @@ mapfile -t tests < <( { ls -1 tests/unit/test_*.c tests/bpf/test_*.c 2>/dev/null
 logdir=build/test-logs
 mkdir -p "$logdir"
 
+# remove_leftovers RECORD: what a test recorded making (tests/lib/testlib.sh
+# t_record: network namespaces, temporary folders) and did not remove: a
+# test killed by the timeout cannot clean up. Kills the processes inside
+# such a namespace, deletes it (its veths and the BPF programs attached to
+# them go with it) and flowd's lock files of it. Prints what it removed.
+remove_leftovers() {
+	local kind what ino
+	while read -r kind what; do
+		case $kind in
+		netns)
+			[ -e "/run/netns/$what" ] || continue
+			ino=$(stat -L -c %i "/run/netns/$what" 2>/dev/null)
+			ip netns pids "$what" 2>/dev/null | xargs -r kill -9 2>/dev/null
+			ip netns del "$what" 2>/dev/null
+			[ -n "$ino" ] && rm -f /run/flowd/iface-"$ino"-*.lock
+			echo -n " netns $what" ;;
+		tmp)
+			[ -d "$what" ] || continue
+			rm -rf "$what"
+			echo -n " $what" ;;
+		esac
+	done <"$1"
+}
+
 for t in "${tests[@]}"; do
 	[ -n "$pattern" ] && [[ "$t" != *"$pattern"* ]] && continue
 	name=${t#build/tests/}; name=${name#tests/}
 	log="$logdir/$(echo "$name" | tr '/' '_').log"
+	record=${log%.log}.made
+	: >"$record"
 	start=$(date +%s)
 	if [ -x "$t" ]; then
 		# stdin from /dev/null: CI runs with no standard input, and with fd 0
 		# closed the first socket a test's program opens becomes fd 0 (dig
 		# then aborts in libuv: "uv__close: Assertion `fd > STDERR_FILENO'")
-		timeout --kill-after=10 "$timeout_s" "$t" </dev/null >"$log" 2>&1
+		T_RECORD=$PWD/$record timeout --kill-after=10 "$timeout_s" "$t" </dev/null >"$log" 2>&1
 		rc=$?
 	else
 		echo "FAIL: $name is not an executable file (not built? no x bit?)" >"$log"
@@ -48,6 +74,13 @@ for t in "${tests[@]}"; do
 	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "FAIL: $name exited with status $rc" >>"$log"
+	fi
+	left=$(remove_leftovers "$record")
+	if [ -n "$left" ] && [ "$rc" -eq 0 ]; then
+		f=$((f + 1))
+		echo "FAIL: $name left behind (removed now):$left" >>"$log"
+	elif [ -n "$left" ]; then
+		echo "run.sh: removed what $name left behind:$left" >>"$log"
 	fi
 	[ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && p=1
 	passed=$((passed + p)); failed=$((failed + f))

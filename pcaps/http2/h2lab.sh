@@ -36,6 +36,8 @@ in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 
 lab_up() {
+	# for tests/run.sh, which removes what a killed test left (T_RECORD)
+	[ -z "${T_RECORD:-}" ] || printf 'netns %s\nnetns %s\ntmp %s\n' "$NS_C" "$NS_S" "$LAB_TMP" >>"$T_RECORD"
 	ip netns add "$NS_C"
 	ip netns add "$NS_S"
 	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_S" netns "$NS_S"

@@ -14,6 +14,10 @@ T_FAILS=0
 T_NETNS=()
 T_PIDS=()
 T_TMP=$(mktemp -d /tmp/flowd-test.XXXXXX)
+# t_record KIND WHAT: tell tests/run.sh what this test made (T_RECORD, set by
+# run.sh), so it can remove what a killed test could not (see run.sh).
+t_record() { [ -z "${T_RECORD:-}" ] || echo "$1 $2" >>"$T_RECORD"; }
+t_record tmp "$T_TMP"
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $*"; T_FAILS=$((T_FAILS + 1)); }
@@ -31,6 +35,7 @@ T_ID=$(printf '%04x' $(( $$ % 65536 )))
 netns_add() {
 	ip netns add "$1" || return 1
 	T_NETNS+=("$1")
+	t_record netns "$1"
 	ip -n "$1" link set lo up
 }
 
