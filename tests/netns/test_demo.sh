@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo` (tests/demo.sh) as CI runs it (no terminal): it must show live
-# L7 events of all its protocols through `flowctl observe`, exit 0, and
-# remove everything it created; with flowd not capturing Kafka's port it
-# must fail, naming Kafka; interrupted, it must clean up too.
+# L7 events of all its protocols and its policy's verdicts through `flowctl
+# observe`, exit 0, and remove everything it created; with flowd not
+# capturing Kafka's port it must fail, naming Kafka; interrupted, it must
+# clean up too.
 . "$(dirname "$0")/../lib/testlib.sh"
 DEMO=$TOP/tests/demo.sh
 
@@ -35,13 +36,19 @@ has "Kafka produce" "$L -> demo/kafka:9092 \(ID:[0-9]+\) kafka-request FORWARDED
 has "Kafka fetch response" "$L <- demo/kafka:9092 \(ID:[0-9]+\) kafka-response FORWARDED \(Kafka response fetch correlation id [0-9]+ topic 'orders' return code 0\)$"
 # the demo's own count, from flowd's ring: every transaction the clients made
 sum=$(grep 'parsed from the packets' "$out")
-check "summary: HTTP/1.1 4/4, HTTP/2 2/2, gRPC 9/9 ($sum)" grep -q 'HTTP/1.1 4/4, HTTP/2 2/2, gRPC 9/9, ' <<<"$sum"
+check "summary: HTTP/1.1 5/5, HTTP/2 2/2, gRPC 9/9 ($sum)" grep -q 'HTTP/1.1 5/5, HTTP/2 2/2, gRPC 9/9, ' <<<"$sum"
 dns=$(sed -n 's/.* DNS \([0-9]*\)\/\([0-9]*\),.*/\1 \2/p' <<<"$sum")
 kafka=$(sed -n 's/.* Kafka \([0-9]*\)\/\([0-9]*\)$/\1 \2/p' <<<"$sum")
 check "summary: DNS, at least the 2 digs and 4 lookups ($dns)" test "${dns% *}" -ge 6 -a "${dns#* }" -ge 6
 check "summary: Kafka, both kcat runs ($kafka)" test "${kafka% *}" -ge 6 -a "${kafka#* }" -ge 5
-check "filtered view: --http-status 4+ --http-status 5+ gives the 3 failed requests" \
-	test "$(sed -n '/^\$ flowctl observe --http-status 4+/,/^#/p' "$out" | grep -c 'http-response')" = 3
+check "filtered view: --http-status 4+ --http-status 5+ gives the 4 failed requests (404 404 404 500)" \
+	test "$(sed -n '/^\$ flowctl observe --http-status 4+/,/^#/p' "$out" | grep -c 'http-response')" = 4
+has "policy: the SYN to port 22 is denied, naming the rule" \
+	"$L <> demo/web:22 \(ID:[0-9]+\) policy-verdict:L4-Only INGRESS DENIED BY web-no-ssh \(FlowdPolicy\) \(TCP Flags: SYN\)$"
+has "policy: and dropped" "$L <> demo/web:22 \(ID:[0-9]+\) Policy denied by denylist DROPPED \(TCP Flags: SYN\)$"
+has "policy: GET /admin/ audited" "$L -> demo/web:80 \(ID:[0-9]+\) http-request AUDIT \(HTTP/1.1 GET http://web.demo.test/admin/\)$"
+check "policy: the JSON names the rule" grep -q '^      "name": "web-no-admin",$' "$out"
+check "summary: policy" grep -qx '   policy: 1 connection to demo/web:22 denied (dropped), 2 /admin/ events audited' "$out"
 check "nothing lost" grep -qE '^   payload packets: ([0-9]+) handed over by the kernel, \1 read by flowd, 0 lost$' "$out"
 check_eq "cleaned up" "$(leftovers "$out")" ""
 
@@ -54,8 +61,8 @@ chmod +x "$fake/flowd"
 BUILD=$fake "$DEMO" >"$T_TMP/nokafka.out" 2>&1
 check_eq "no Kafka capture: exit 1" "$?" 1
 check "no Kafka capture: says which protocol is missing" \
-	grep -q '^demo: FAILED: no L7 events for: Kafka (requests: 0, responses: 0)' "$T_TMP/nokafka.out"
-check "no Kafka capture: the others were seen" grep -q 'HTTP/1.1 4/4, HTTP/2 2/2, gRPC 9/9, ' "$T_TMP/nokafka.out"
+	grep -q '^demo: FAILED: no Kafka L7 events (requests: 0, responses: 0); flowd' "$T_TMP/nokafka.out"
+check "no Kafka capture: the others were seen" grep -q 'HTTP/1.1 5/5, HTTP/2 2/2, gRPC 9/9, ' "$T_TMP/nokafka.out"
 check_eq "no Kafka capture: cleaned up" "$(leftovers "$T_TMP/nokafka.out")" ""
 
 # interrupted while the clients run (SIGINT to the script, as Ctrl-C gives)
