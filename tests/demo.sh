@@ -23,6 +23,7 @@ fi
 C=demo-client-$T_ID S=demo-server-$T_ID CI=dc$T_ID SI=ds$T_ID
 RESOLV_DIR=/etc/netns/$C      # `ip netns exec` bind-mounts it over /etc
 trap 'rm -rf "$RESOLV_DIR"; t_cleanup' EXIT
+t_record tmp "$RESOLV_DIR"    # tests/run.sh removes it if a test run is killed
 SOCK=$T_TMP/flowd.sock EV=$T_TMP/events.json IDS=$T_TMP/identities.yaml POL=$T_TMP/policy.yaml
 WEB4=198.18.0.10 WEB6=2001:db8::10 GRPC=198.18.0.20 DNS=198.18.0.53 KAFKA=198.18.0.92
 COLOR=never B='' N=''
