@@ -193,6 +193,28 @@ static void sink(void *user, struct flow_event *ev)
 	flow_event_free(ev);
 }
 
+/* Does any filter (allow or deny) test this field ("source_fqdn")? */
+static bool filters_use(const struct fe_filters *f, const char *key)
+{
+	struct fe_buf b = { 0 };
+	if (fe_filters_to_json(f, &b)) {
+		fe_buf_free(&b);
+		return true;
+	}
+	json_t *root = json_loadb(b.data, b.len, 0, NULL);
+	fe_buf_free(&b);
+	bool used = !root;
+	for (int d = 0; d < 2 && !used; d++) {
+		json_t *list = json_object_get(root, d ? "denylist" : "allowlist");
+		size_t i;
+		json_t *flt;
+		json_array_foreach(list, i, flt)
+			used |= json_object_get(flt, key) != NULL;
+	}
+	json_decref(root);
+	return used;
+}
+
 /* True when no allowlist filter can accept an L3/L4 event: each restricts
  * the event type to others than trace (4), or the protocol to L7 ones.
  * Then the pipeline need not build them at all. */
@@ -764,6 +786,16 @@ int cmd_replay(int argc, char **argv)
 		a.cfg.want = want;
 		/* with a policy, L3/L4 flows also make policy-verdict events */
 		a.cfg.l34_unwanted = !pol && filters_exclude_l34(f);
+	}
+	/* What the field mask leaves out, no filter tests and no policy reads
+	 * is not built at all (a gRPC Summary reads the headers). */
+	if (mask && !ids && !pol) {
+		a.cfg.no_summary = !fe_field_mask_wants(mask, "Summary");
+		a.cfg.no_names = !fe_field_mask_wants(mask, "source_names") &&
+		                 !fe_field_mask_wants(mask, "destination_names") &&
+		                 !filters_use(f, "source_fqdn") && !filters_use(f, "destination_fqdn");
+		a.cfg.no_http_headers = a.cfg.no_summary && !fe_field_mask_wants(mask, "l7.http.headers") &&
+		                        !filters_use(f, "http_header");
 	}
 	/* json (field mask or not) is encoded here in large blocks; the text
 	 * formats go through the shared printer */

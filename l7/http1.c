@@ -348,6 +348,8 @@ static char *fields_dup(const struct h1_dir *d, size_t *n_fields)
 static void set_headers(struct h1_state *st, struct h1_dir *d, struct flow_event *ev,
                         const char *extra_name, const char *extra_value)
 {
+	if (st->cfg && st->cfg->no_headers)
+		return;
 	size_t n = 0;
 	struct http_header_in local[32];
 	struct http_header_in *in = d->n_hdrs < 32 ? local : malloc((d->n_hdrs + 1) * sizeof(*in));

@@ -10,41 +10,44 @@
 
 /* --- header names ------------------------------------------------------- */
 
-/* RFC 7230 tchar: what Go's validHeaderFieldByte accepts. */
-static const bool tchar[256] = {
-	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
-	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true,
-	['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true, ['^'] = true, ['_'] = true,
-	['`'] = true, ['|'] = true, ['~'] = true,
+/* RFC 7230 tchar (what Go's validHeaderFieldByte accepts), by what
+ * canonicalisation does with it: 0 not a tchar, 1 a lower-case letter, 2 an
+ * upper-case letter, 3 any other tchar. */
+static const uint8_t tchar_class[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 2, ['0' ... '9'] = 3,
+	['!'] = 3, ['#'] = 3, ['$'] = 3, ['%'] = 3, ['&'] = 3, ['\''] = 3, ['*'] = 3,
+	['+'] = 3, ['-'] = 3, ['.'] = 3, ['^'] = 3, ['_'] = 3, ['`'] = 3, ['|'] = 3,
+	['~'] = 3,
 };
-
-static bool is_tchar(unsigned char c)
-{
-	return tchar[c];
-}
 
 void http_canonical_key(const char *name, size_t n, char *out)
 {
-	bool valid = true;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_tchar((unsigned char)name[i])) {
-			valid = false;
-			break;
-		}
-	}
-	if (!valid) {
-		if (out != name)
-			memmove(out, name, n);
-		return;
+	/* A name holding a byte that is not a tchar is copied unchanged: in
+	 * place, checked before anything is converted; else found on the way. */
+	if (out == name) {
+		for (size_t i = 0; i < n; i++)
+			if (!tchar_class[(unsigned char)name[i]])
+				return;
 	}
 	bool upper = true;
 	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (upper && c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		else if (!upper && c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		out[i] = c;
+		unsigned char c = (unsigned char)name[i];
+		switch (tchar_class[c]) {
+		case 0:
+			memcpy(out, name, n);
+			return;
+		case 1:
+			if (upper)
+				c = (unsigned char)(c - 'a' + 'A');
+			break;
+		case 2:
+			if (!upper)
+				c = (unsigned char)(c - 'A' + 'a');
+			break;
+		default:
+			break;
+		}
+		out[i] = (char)c;
 		upper = c == '-';
 	}
 }
@@ -84,7 +87,7 @@ int http_event_set_headers(struct flow_event *ev, const struct http_header_in *h
 {
 	ev->l7.http.headers = NULL;
 	ev->l7.http.n_headers = 0;
-	if (n == 0)
+	if (n == 0 || (cfg && cfg->no_headers))
 		return 0;
 	/* a message has a handful of headers: sorted on the stack, strings
 	 * in one piece of the arena */

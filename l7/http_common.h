@@ -40,7 +40,8 @@ bool http_header_redacted(const struct l7_config *cfg, const char *name, size_t 
  * stable-sorted by key (bytewise, like Go's sort.Strings over the map keys
  * with values in arrival order), one entry per value, redacted values as
  * HTTP_REDACTED. All strings go to the event's arena. Returns 0, or -1 on
- * allocation failure (headers then left empty). */
+ * allocation failure (headers then left empty). Leaves them empty when
+ * cfg->no_headers. */
 int http_event_set_headers(struct flow_event *ev, const struct http_header_in *h, size_t n,
                            const struct l7_config *cfg);
 

@@ -71,6 +71,7 @@ struct l7_config {
 	size_t n_redact_headers;
 	size_t max_header_bytes;             /* per message; beyond: truncated + counted */
 	size_t max_pending;                  /* unanswered requests kept per connection */
+	bool no_headers;                     /* nobody reads l7.http.headers: not built */
 };
 
 struct l7_ctx;

@@ -357,7 +357,7 @@ static void emit_ex(struct pipeline *p, const struct conn *c, struct flow_event 
 	make_uuid(ev->uuid, p->cfg.uuid_seed, p->seq++);
 	if (ev->verdict == FE_VERDICT_UNKNOWN)
 		ev->verdict = FE_FORWARDED;
-	if (ev->has_ip && dns_cache_has_entries(p->dns))
+	if (ev->has_ip && !p->cfg.no_names && dns_cache_has_entries(p->dns))
 		set_names(p, c, ev);
 	if (!enrich(p, ev, policy_verdict)) {
 		flow_event_free(ev);
@@ -368,7 +368,10 @@ static void emit_ex(struct pipeline *p, const struct conn *c, struct flow_event 
 		flow_event_free(ev);
 		return;
 	}
-	fe_set_summary(ev);
+	/* L3/L4 events come with theirs (flow_l34_event; enrichment changes
+	 * nothing it says) */
+	if (!ev->summary && !p->cfg.no_summary)
+		fe_set_summary(ev);
 	p->c.events++;
 	if (ev->type == FE_TYPE_L7)
 		p->c.events_l7++;
@@ -1379,8 +1382,10 @@ int pipeline_packet(struct pipeline *p, uint64_t ts, const struct pkt_info *pi,
 	d->rec.last_seen_ns = ts;
 	d->rec.tcp_flags |= pi->tcp_flags;
 	d->touch_ns = p->now_ns;
-	list_del(&d->idle_link);
-	list_add_tail(&p->idle, &d->idle_link);
+	if (d->idle_link.next != &p->idle) {   /* not already the most recent */
+		list_del(&d->idle_link);
+		list_add_tail(&p->idle, &d->idle_link);
+	}
 	c->ifindex = ifindex;
 	c->ifname = ifname;
 	c->hook_dir = direction;
@@ -1467,6 +1472,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 	p->l7cfg.n_redact_headers = cfg->n_redact_headers;
 	p->l7cfg.max_header_bytes = cfg->max_header_bytes;
 	p->l7cfg.max_pending = cfg->max_pending;
+	p->l7cfg.no_headers = cfg->no_http_headers;
 
 	size_t nb = 1024;
 	while (nb < cfg->max_flows && nb < ((size_t)1 << 22))

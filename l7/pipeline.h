@@ -41,6 +41,11 @@ struct pipeline_config {
 	size_t max_pending;               /* unanswered requests per connection */
 	const char *const *redact_headers;
 	size_t n_redact_headers;
+	/* Parts of events no consumer reads (replay: the field mask leaves
+	 * them out and no filter or policy looks at them): not built. */
+	bool no_summary;                  /* Summary of L7 events stays empty */
+	bool no_names;                    /* source_names / destination_names stay empty */
+	bool no_http_headers;             /* l7.http.headers stays empty */
 	uint64_t uuid_seed;               /* event uuids derive from seed + sequence:
 	                                   * replay output is deterministic */
 	/* Parsers to detect (tests, fuzzing; one per enum l7_proto); NULL: every

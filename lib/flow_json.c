@@ -408,6 +408,7 @@ static void w_time(struct jw *w, uint64_t ns)
 
 struct fm_kid {
 	char *name;
+	const char *lit;             /* the schema's spelling (the writer's literal) */
 	struct fe_field_mask *sub;   /* NULL: the whole field */
 };
 
@@ -430,7 +431,8 @@ static inline bool fm_want(const struct fe_field_mask *m, const char *name,
 	if (!(m->first >> (name[0] & 63) & 1))
 		return false;
 	for (size_t i = 0; i < m->n; i++)
-		if (m->kids[i].name[0] == name[0] && strcmp(m->kids[i].name, name) == 0) {
+		if (m->kids[i].lit == name ||
+		    (m->kids[i].name[0] == name[0] && strcmp(m->kids[i].name, name) == 0)) {
 			*sub = m->kids[i].sub;
 			return true;
 		}
@@ -538,6 +540,26 @@ size_t fe_field_mask_size(const struct fe_field_mask *m)
 	return m ? m->n : 0;
 }
 
+bool fe_field_mask_wants(const struct fe_field_mask *m, const char *path)
+{
+	if (!m || m->n == 0)
+		return true;
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		const struct fm_kid *k = NULL;
+		for (size_t i = 0; i < m->n && !k; i++)
+			if (strlen(m->kids[i].name) == len && memcmp(m->kids[i].name, path, len) == 0)
+				k = &m->kids[i];
+		if (!k)
+			return false;
+		if (!k->sub || !dot)
+			return true;   /* the whole field, or some of its parts */
+		m = k->sub;
+		path = dot + 1;
+	}
+}
+
 static struct fm_kid *fm_kid_get(struct fe_field_mask *m, const char *name, size_t len)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -549,6 +571,7 @@ static struct fm_kid *fm_kid_get(struct fe_field_mask *m, const char *name, size
 	m->kids = k;
 	k = &m->kids[m->n];
 	k->name = strndup(name, len);
+	k->lit = NULL;
 	k->sub = NULL;
 	if (!k->name)
 		return NULL;
@@ -587,6 +610,7 @@ static int fm_add(struct fe_field_mask *root, const char *path, size_t plen, cha
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		k->lit = f->name;
 		if (!dot) {
 			/* Whole field: drop any narrower paths below it. */
 			fm_free_node(k->sub);

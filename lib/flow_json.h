@@ -49,6 +49,9 @@ int fe_field_mask_new(const char *const *paths, size_t n_paths,
 void fe_field_mask_free(struct fe_field_mask *m);
 /* Number of top-level paths (0 = keeps everything). */
 size_t fe_field_mask_size(const struct fe_field_mask *m);
+/* Does the mask keep the field at this dotted path, or a part of it
+ * ("l7.http.headers", "Summary")? NULL or empty: keeps everything. */
+bool fe_field_mask_wants(const struct fe_field_mask *m, const char *path);
 
 /* fe_record_to_json() with a mask (NULL = no mask). */
 int fe_record_to_json_masked(const struct fe_record *rec, const struct fe_field_mask *mask,

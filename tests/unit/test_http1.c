@@ -429,6 +429,21 @@ static void test_errors_and_bounds(void)
 	          l7h_counter(&h, "http.response_unmatched"), 0);
 	l7h_free(&h);
 
+	/* nobody reads the headers: not built, the rest as usual */
+	setup(&h);
+	h.cfg.no_headers = true;
+	recreate(&h);
+	feed(&h, C2S, "GET /a HTTP/1.1\r\nHost: h\r\nX-Request-Id: 7\r\nAccept: */*\r\n\r\n", 1);
+	feed(&h, S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+	CHECK("no_headers: request and response", h.n_events == 2);
+	if (h.n_events == 2) {
+		CHECK("no_headers: none built", http(&h, 0)->n_headers == 0 && http(&h, 1)->n_headers == 0);
+		CHECK_STR("no_headers: url kept", http(&h, 1)->url, "http://h/a");
+		CHECK("no_headers: method and code kept", strcmp(http(&h, 0)->method, "GET") == 0 &&
+		      http(&h, 1)->code == 200);
+	}
+	l7h_free(&h);
+
 	/* header bytes bound + redaction */
 	setup(&h);
 	static const char *redact[] = { "cookie" };

@@ -563,7 +563,7 @@ static void test_rst_and_reuse(void)
 static void test_names_and_determinism(void)
 {
 	char first[sizeof(jsonout)];
-	size_t first_len = 0;
+	size_t first_len = 0, first_n = 0;
 	for (int run = 0; run < 2; run++) {
 		struct pipeline_config cfg;
 		pipeline_config_defaults(&cfg);
@@ -592,12 +592,35 @@ static void test_names_and_determinism(void)
 		if (run == 0) {
 			memcpy(first, jsonout, jsonout_len);
 			first_len = jsonout_len;
+			first[first_len] = '\0';
+			first_n = n_ev;
 		} else {
 			CHECK("determinism: same bytes twice", first_len == jsonout_len &&
 			      memcmp(first, jsonout, jsonout_len) == 0 && first_len > 0);
 		}
 		pipeline_free(p);
 	}
+
+	/* what no consumer reads is not built; the rest is unchanged */
+	struct pipeline_config cfg;
+	pipeline_config_defaults(&cfg);
+	cfg.node_name = "test-node";
+	cfg.uuid_seed = 42;
+	cfg.no_names = cfg.no_summary = true;
+	struct pipeline *p = mk(&cfg);
+	handshake(p, S(1));
+	tcp(p, S(2), A, 1001, 5001, F_ACK, "REQ NAME 198.18.0.2 Web.Example.\n");
+	tcp(p, S(3), A, 1001 + 33, 5001, F_ACK, "REQ /\n");
+	pipeline_flush(p, S(4));
+	struct flow_event *e = nth_l7(1);
+	CHECK("no_names: no destination_names", e && e->n_destination_names == 0);
+	bool none = count_l7() > 0;
+	for (size_t i = 0; i < n_ev; i++)
+		none &= evs[i]->type != FE_TYPE_L7 || evs[i]->summary == NULL;
+	CHECK("no_summary: no Summary on L7 events", none);
+	CHECK("no_names, no_summary: same events, same uuids", e && n_ev == first_n &&
+	      strstr(first, e->uuid) != NULL);
+	pipeline_free(p);
 }
 
 static bool want_l7(void *user, const struct flow_event *ev)
