@@ -465,6 +465,15 @@ static void test_field_mask(void)
 
 	const char *p2[] = { "source.pod_name , destination.identity", "l4.UDP", "l7.http.url" };
 	CHECK("mask with spaces parses", fe_field_mask_new(p2, 3, &m, err, sizeof(err)) == 0);
+	CHECK("wants: a kept leaf", fe_field_mask_wants(m, "l7.http.url"));
+	CHECK("wants: a parent of a kept field", fe_field_mask_wants(m, "l7.http") &&
+	      fe_field_mask_wants(m, "l7") && fe_field_mask_wants(m, "source"));
+	CHECK("wants: inside a whole field", fe_field_mask_wants(m, "l4.UDP.source_port"));
+	CHECK("wants: not a sibling", !fe_field_mask_wants(m, "l7.http.headers") &&
+	      !fe_field_mask_wants(m, "source.labels") && !fe_field_mask_wants(m, "l4.TCP"));
+	CHECK("wants: not an absent field", !fe_field_mask_wants(m, "Summary") &&
+	      !fe_field_mask_wants(m, "destination_names"));
+	CHECK("wants: no mask keeps all", fe_field_mask_wants(NULL, "Summary"));
 	CHECK_STR("partial masks keep parents; inactive oneof is dropped", encode(ev, m),
 	          "{\"flow\":{\"l4\":{},\"source\":{\"pod_name\":\"frontend-7d9c8b6f4-x2k9p\"},"
 	          "\"destination\":{\"identity\":45219},\"l7\":{}},"
