@@ -60,11 +60,50 @@ int fe_buf_append(struct fe_buf *b, const void *data, size_t n)
 
 /* --- writer ------------------------------------------------------------------ */
 
+/* Writes go to a cursor into b's buffer; b->len is brought up to date when
+ * the buffer grows and at the end (jw_done). One byte after end is always
+ * spare, for the terminating NUL. */
 struct jw {
+	char *o, *end;
 	struct fe_buf *b;
 	bool oom;
 	bool first;        /* next key opens the object: no comma */
 };
+
+/* Room for n more bytes; false (and nothing writable) when out of memory. */
+static __attribute__((noinline)) bool jw_grow(struct jw *w, size_t n)
+{
+	if (w->oom)
+		return false;
+	w->b->len = (size_t)(w->o - w->b->data);
+	if (fe_buf_reserve(w->b, n + 1)) {
+		w->oom = true;
+		w->end = w->o;
+		return false;
+	}
+	w->o = w->b->data + w->b->len;
+	w->end = w->b->data + w->b->cap - 1;
+	return true;
+}
+
+/* Start writing at the end of b. -1 when not even that is possible. */
+static int jw_init(struct jw *w, struct fe_buf *b)
+{
+	*w = (struct jw){ .b = b };
+	if (fe_buf_reserve(b, 512))
+		return -1;
+	w->o = b->data + b->len;
+	w->end = b->data + b->cap - 1;
+	return 0;
+}
+
+/* Settle b->len and terminate; -1 if anything could not be written. */
+static int jw_done(struct jw *w)
+{
+	w->b->len = (size_t)(w->o - w->b->data);
+	w->b->data[w->b->len] = '\0';
+	return w->oom ? -1 : 0;
+}
 
 /* The writers below run for every token of every event: always inlined,
  * so that a key or literal of known length is a few stores, not a call. */
@@ -72,15 +111,10 @@ struct jw {
 
 W_INLINE void w_raw(struct jw *w, const char *s, size_t n)
 {
-	if (w->oom)
+	if ((size_t)(w->end - w->o) < n && !jw_grow(w, n))
 		return;
-	/* capacity checked inline: this runs for every token of every event */
-	if (w->b->cap - w->b->len < n + 1 && fe_buf_reserve(w->b, n + 1)) {
-		w->oom = true;
-		return;
-	}
-	memcpy(w->b->data + w->b->len, s, n);
-	w->b->len += n;
+	memcpy(w->o, s, n);
+	w->o += n;
 }
 
 W_INLINE void w_char(struct jw *w, char c)
@@ -224,17 +258,15 @@ static void w_str(struct jw *w, const char *s)
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t len = strlen((const char *)p), plain = plain_prefix(p, len);
 	/* the common case: nothing to escape, one copy */
-	if (!w->oom && w->b->cap - w->b->len < len + 3 && fe_buf_reserve(w->b, len + 3))
-		w->oom = true;
-	if (w->oom)
+	if ((size_t)(w->end - w->o) < len + 2 && !jw_grow(w, len + 2))
 		return;
-	char *o = w->b->data + w->b->len;
+	char *o = w->o;
 	o[0] = '"';
 	memcpy(o + 1, p, plain);
-	w->b->len += plain + 1;
+	w->o += plain + 1;
 	if (plain == len) {
 		o[plain + 1] = '"';
-		w->b->len++;
+		w->o++;
 		return;
 	}
 	p += plain;
@@ -282,11 +314,16 @@ static void w_str(struct jw *w, const char *s)
 
 int fe_json_append_string(struct fe_buf *b, const char *s)
 {
-	struct jw w = { .b = b };
-	w_str(&w, s);
-	if (w.oom)
+	struct jw w;
+	size_t start = b->len;
+	if (jw_init(&w, b))
 		return -1;
-	b->data[b->len] = '\0';
+	w_str(&w, s);
+	if (jw_done(&w)) {
+		b->len = start;
+		b->data[start] = '\0';
+		return -1;
+	}
 	return 0;
 }
 
@@ -1367,13 +1404,17 @@ static void w_lost(struct jw *w, const struct fe_lost_event *l)
 int fe_record_to_json_masked(const struct fe_record *rec, const struct fe_field_mask *mask,
                              struct fe_buf *out)
 {
-	struct jw w = { .b = out };
+	struct jw w;
 	size_t start = out->len;
 	const char *node_name;
 	uint64_t time_ns;
 
 	if (mask && mask->n == 0)
 		mask = NULL;
+	if (jw_init(&w, out)) {
+		errno = ENOMEM;
+		return -1;
+	}
 	w_open(&w);
 	if (rec->kind == FE_REC_FLOW && rec->flow) {
 		KEY(&w, "flow");
@@ -1388,6 +1429,7 @@ int fe_record_to_json_masked(const struct fe_record *rec, const struct fe_field_
 	} else {
 		errno = EINVAL;
 		out->len = start;
+		out->data[start] = '\0';
 		return -1;
 	}
 	if (nonempty(node_name)) {
@@ -1400,14 +1442,12 @@ int fe_record_to_json_masked(const struct fe_record *rec, const struct fe_field_
 	}
 	w_close(&w);
 	w_char(&w, '\n');
-	if (w.oom) {
+	if (jw_done(&w)) {
 		out->len = start;
-		if (out->data)
-			out->data[start] = '\0';
+		out->data[start] = '\0';
 		errno = ENOMEM;
 		return -1;
 	}
-	out->data[out->len] = '\0';  /* w_raw always keeps one spare byte */
 	return 0;
 }
 
