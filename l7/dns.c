@@ -323,7 +323,8 @@ struct strlist {
 	size_t n, cap;
 };
 
-static bool sl_add(struct flow_event *ev, struct strlist *l, const char *s)
+/* Appends s; lit: s is a string literal, kept as is (no copy). */
+static bool sl_push(struct flow_event *ev, struct strlist *l, const char *s, bool lit)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
@@ -335,11 +336,22 @@ static bool sl_add(struct flow_event *ev, struct strlist *l, const char *s)
 		l->v = v;
 		l->cap = cap;
 	}
-	const char *c = fe_strdup(ev, s);
+	const char *c = lit ? s : fe_strdup(ev, s);
 	if (!c)
 		return false;
 	l->v[l->n++] = c;
 	return true;
+}
+
+static bool sl_add(struct flow_event *ev, struct strlist *l, const char *s)
+{
+	return sl_push(ev, l, s, false);
+}
+
+/* dns_type_name() strings are literals */
+static bool sl_add_type(struct flow_event *ev, struct strlist *l, const char *s)
+{
+	return sl_push(ev, l, s, true);
 }
 
 /* Skips one resource record at *off; fills its header fields. */
@@ -400,7 +412,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 			oom |= !d->query;
 		}
 		if (i < DNS_MAX_QTYPES)
-			oom |= !sl_add(ev, &qtypes, dns_type_name(qtype));
+			oom |= !sl_add_type(ev, &qtypes, dns_type_name(qtype));
 	}
 	if (malformed && !d->query) {
 		/* not even a question: nothing worth a flow */
@@ -441,7 +453,7 @@ static void dns_message(struct dns_state *st, struct l7_ctx *ctx, enum l7_dir di
 		}
 		if (i >= DNS_MAX_ANSWERS)
 			continue;
-		oom |= !sl_add(ev, &rrtypes, dns_type_name(type));
+		oom |= !sl_add_type(ev, &rrtypes, dns_type_name(type));
 		ascii_lower(owner);
 		if (n_chain == 0) {
 			/* no question (mDNS announcements): the first owner names it */

@@ -760,6 +760,8 @@ static bool probe_all(struct conn *c, int side, const uint8_t *d, size_t n,
 				best->hinted = hinted;
 				best->client_side = client_side;
 			}
+			if (best->score >= 100 && best->hinted)
+				return true;   /* nothing can beat it */
 		}
 	}
 	return best->ops != NULL;
@@ -1151,7 +1153,7 @@ static void active_insert(struct pipeline *p, struct dflow *d)
 }
 
 /* Fire every idle and active timeout due at or before now, in time order. */
-static void expire(struct pipeline *p, uint64_t now)
+static void expire_all(struct pipeline *p, uint64_t now)
 {
 	const uint64_t idle = p->cfg.idle_timeout_ns, active = p->cfg.active_timeout_ns;
 	for (;;) {
@@ -1177,6 +1179,17 @@ static void expire(struct pipeline *p, uint64_t now)
 			break;
 		}
 	}
+}
+
+/* Every packet asks: mostly nothing is due. */
+static inline void expire(struct pipeline *p, uint64_t now)
+{
+	const uint64_t idle = p->cfg.idle_timeout_ns, active = p->cfg.active_timeout_ns;
+	if ((idle && !list_empty(&p->idle) &&
+	     container_of(p->idle.next, struct dflow, idle_link)->touch_ns + idle <= now) ||
+	    (active && !list_empty(&p->active) &&
+	     container_of(p->active.next, struct dflow, active_link)->report_ns + active <= now))
+		expire_all(p, now);
 }
 
 /* ---------------------------------------------------------------------------

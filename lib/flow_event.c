@@ -23,7 +23,8 @@ struct fe_arena {
 
 #define FE_CHUNK_MIN 1024
 
-void *fe_alloc(struct flow_event *ev, size_t size)
+/* size bytes, not zeroed */
+static void *fe_alloc_raw(struct flow_event *ev, size_t size)
 {
 	struct fe_arena *a = ev->arena;
 	size = (size + 15) & ~(size_t)15;
@@ -40,13 +41,20 @@ void *fe_alloc(struct flow_event *ev, size_t size)
 	}
 	void *p = c->mem + c->used;
 	c->used += size;
-	memset(p, 0, size);
+	return p;
+}
+
+void *fe_alloc(struct flow_event *ev, size_t size)
+{
+	void *p = fe_alloc_raw(ev, size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
 const char *fe_strndup(struct flow_event *ev, const char *s, size_t n)
 {
-	char *p = fe_alloc(ev, n + 1);
+	char *p = fe_alloc_raw(ev, n + 1);
 	if (!p)
 		return NULL;
 	memcpy(p, s, n);
