@@ -1208,9 +1208,8 @@ static int h1_probe(const uint8_t *data, size_t len, enum l7_dir dir, const stru
 	/* request line: certain once " HTTP/1." ends it */
 	const char *eol = memchr(s, '\n', len);
 	size_t line = eol ? (size_t)(eol - s) : len;
-	for (size_t i = 0; i + 8 <= line; i++)
-		if (memcmp(s + i, " HTTP/1.", 8) == 0)
-			return dir == L7_DIR_TO_SERVER ? 100 : 80;
+	if (memmem(s, line, " HTTP/1.", 8))
+		return dir == L7_DIR_TO_SERVER ? 100 : 80;
 	return eol ? 40 : 70;
 }
 

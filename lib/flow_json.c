@@ -154,14 +154,28 @@ W_INLINE void w_close(struct jw *w)
 	w->first = false;
 }
 
+/* "00" "01" ... "99": numbers are written two digits at a time */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static void w_u64(struct jw *w, uint64_t v)
 {
 	char buf[20];
 	size_t i = sizeof(buf);
-	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+		v /= 100;
+		i -= 2;
+		memcpy(buf + i, digit_pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(buf + i, digit_pairs + 2 * v, 2);
+	} else {
+		buf[--i] = (char)('0' + v);
+	}
 	w_raw(w, buf + i, sizeof(buf) - i);
 }
 
@@ -230,27 +244,48 @@ static const char hexdigits[] = "0123456789abcdef";
 /* Length of the prefix of p[0..n) that is copied as is (no byte of
  * esc_class). 16 bytes at a time where SSE2 is there: as signed bytes,
  * controls and every byte >= 0x80 are below 0x20. */
-static size_t plain_prefix(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
 #ifdef __SSE2__
+/* Bit k set when byte k of the 16 at p needs attention. */
+static inline unsigned special16(const unsigned char *p)
+{
 	const __m128i lim = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
 	              bslash = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'),
 	              gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, lim), _mm_cmpeq_epi8(v, quote));
-		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, lt)));
-		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, amp)));
-		int bits = _mm_movemask_epi8(m);
-		if (bits)
-			return i + (size_t)__builtin_ctz((unsigned)bits);
-	}
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, lim), _mm_cmpeq_epi8(v, quote));
+	m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, lt)));
+	m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, amp)));
+	return (unsigned)_mm_movemask_epi8(m);
+}
 #endif
-	for (; i < n; i++)
+
+static size_t plain_prefix(const unsigned char *p, size_t n)
+{
+#ifdef __SSE2__
+	unsigned bits;
+	if (n < 16) {
+		/* short strings (addresses, names) padded into one block; the
+		 * padding (NULs) is masked off */
+		unsigned char tmp[16] = { 0 };
+		memcpy(tmp, p, n);
+		bits = special16(tmp) & ((1u << n) - 1);
+		return bits ? (size_t)__builtin_ctz(bits) : n;
+	}
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		if ((bits = special16(p + i)))
+			return i + (size_t)__builtin_ctz(bits);
+	if (i == n)
+		return n;
+	/* the tail: the last 16 bytes, of which those before i were seen */
+	bits = special16(p + n - 16) >> (16 - (n - i));
+	return bits ? i + (size_t)__builtin_ctz(bits) : n;
+#else
+	for (size_t i = 0; i < n; i++)
 		if (esc_class[p[i]])
 			return i;
 	return n;
+#endif
 }
 
 static void w_str(struct jw *w, const char *s)
@@ -375,10 +410,14 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 
 static char *put_digits(char *p, unsigned v, int width)
 {
-	for (int i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + v % 10);
-		v /= 10;
+	int i = width;
+	while (i >= 2) {
+		i -= 2;
+		memcpy(p + i, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
 	}
+	if (i)
+		p[0] = (char)('0' + v % 10);
 	return p + width;
 }
 
@@ -452,8 +491,15 @@ struct fm_kid {
 struct fe_field_mask {
 	size_t n;
 	struct fm_kid *kids;
-	uint64_t first;              /* bit (c & 63) for each kid's first byte c */
+	uint64_t sig;                /* fm_sig() bit of each kid's name */
 };
+
+/* A bit per name from its first two bytes (every field name has two):
+ * most fields a mask leaves out are told apart by it alone. */
+static inline uint64_t fm_sig(const char *name)
+{
+	return (uint64_t)1 << (((unsigned char)name[0] * 31u + (unsigned char)name[1]) & 63);
+}
 
 /* Is field `name` kept? *sub: NULL = whole field, else keep only sub's
  * children (and print the object even when the flow lacks it, as Hubble's
@@ -465,7 +511,7 @@ static inline bool fm_want(const struct fe_field_mask *m, const char *name,
 	if (!m)
 		return true;
 	/* asked ~50 times per event, mostly for fields the mask leaves out */
-	if (!(m->first >> (name[0] & 63) & 1))
+	if (!(m->sig & fm_sig(name)))
 		return false;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->kids[i].lit == name ||
@@ -613,7 +659,7 @@ static struct fm_kid *fm_kid_get(struct fe_field_mask *m, const char *name, size
 	if (!k->name)
 		return NULL;
 	m->n++;
-	m->first |= (uint64_t)1 << (k->name[0] & 63);
+	m->sig |= fm_sig(k->name);
 	return k;
 }
 
