@@ -485,6 +485,7 @@ static void w_time(struct jw *w, uint64_t ns)
 struct fm_kid {
 	char *name;
 	const char *lit;             /* the schema's spelling (the writer's literal) */
+	unsigned idx;                /* position in its message's schema */
 	struct fe_field_mask *sub;   /* NULL: the whole field */
 };
 
@@ -492,6 +493,7 @@ struct fe_field_mask {
 	size_t n;
 	struct fm_kid *kids;
 	uint64_t sig;                /* fm_sig() bit of each kid's name */
+	uint64_t idx_bits;           /* bit idx of each kid */
 };
 
 /* A bit per name from its first two bytes (every field name has two):
@@ -515,7 +517,26 @@ static inline bool fm_want(const struct fe_field_mask *m, const char *name,
 		return false;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->kids[i].lit == name ||
-		    (m->kids[i].name[0] == name[0] && strcmp(m->kids[i].name, name) == 0)) {
+		    (m->kids[i].name[0] == name[0] && m->kids[i].name[1] == name[1] &&
+		     strcmp(m->kids[i].name, name) == 0)) {
+			*sub = m->kids[i].sub;
+			return true;
+		}
+	return false;
+}
+
+/* fm_want() by position in the message's schema (FF_*): the Flow's fields
+ * are asked for by every event. */
+static inline bool fm_want_ff(const struct fe_field_mask *m, unsigned idx,
+                              const struct fe_field_mask **sub)
+{
+	*sub = NULL;
+	if (!m)
+		return true;
+	if (!(m->idx_bits >> idx & 1))
+		return false;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->kids[i].idx == idx) {
 			*sub = m->kids[i].sub;
 			return true;
 		}
@@ -574,24 +595,38 @@ static const struct fm_schema s_flow_stats[] = {
 static const struct fm_schema s_l7_info[] = {
 	{ "gap_bytes", NULL }, { "messages", NULL }, { "unknown_headers", NULL },
 	{ "truncated", NULL }, S_END };
+/* The Flow message's fields, in declaration order: the schema below, and
+ * the writer's index into a mask (FF_time, FF_IP, ...). */
+#define FLOW_FIELDS(X) \
+	X(time, NULL) X(uuid, NULL) X(emitter, s_emitter) X(verdict, NULL) X(drop_reason, NULL) \
+	X(auth_type, NULL) X(ethernet, s_ethernet) X(IP, s_ip) X(l4, s_l4) X(tunnel, s_leaf_end) \
+	X(source, s_endpoint) X(destination, s_endpoint) X(Type, NULL) X(node_name, NULL) \
+	X(node_labels, NULL) X(source_names, NULL) X(destination_names, NULL) X(l7, s_l7) \
+	X(reply, NULL) X(event_type, s_event_type) X(source_service, s_service) \
+	X(destination_service, s_service) X(traffic_direction, NULL) X(policy_match_type, NULL) \
+	X(trace_observation_point, NULL) X(trace_reason, NULL) X(file, s_file) \
+	X(ip_trace_id, s_ip_trace_id) X(drop_reason_desc, NULL) X(is_reply, NULL) \
+	X(debug_capture_point, NULL) X(interface, s_interface) X(proxy_port, NULL) \
+	X(trace_context, s_trace_context) X(sock_xlate_point, NULL) X(socket_cookie, NULL) \
+	X(cgroup_id, NULL) X(Summary, NULL) X(extensions, NULL) X(egress_allowed_by, NULL) \
+	X(ingress_allowed_by, NULL) X(egress_denied_by, NULL) X(ingress_denied_by, NULL) \
+	X(policy_log, NULL) X(aggregate, s_leaf_end) X(flow_stats, s_flow_stats) \
+	X(l7_info, s_l7_info) X(conntrack, NULL)
+
+enum flow_field {
+#define X(name, type) FF_##name,
+	FLOW_FIELDS(X)
+#undef X
+	FF_COUNT
+};
+_Static_assert(FF_COUNT <= 64, "a mask node keeps one bit per field");
+
 static const struct fm_schema s_flow[] = {
-	{ "time", NULL }, { "uuid", NULL }, { "emitter", s_emitter }, { "verdict", NULL },
-	{ "drop_reason", NULL }, { "auth_type", NULL }, { "ethernet", s_ethernet }, { "IP", s_ip },
-	{ "l4", s_l4 }, { "tunnel", s_leaf_end }, { "source", s_endpoint },
-	{ "destination", s_endpoint }, { "Type", NULL }, { "node_name", NULL },
-	{ "node_labels", NULL }, { "source_names", NULL }, { "destination_names", NULL },
-	{ "l7", s_l7 }, { "reply", NULL }, { "event_type", s_event_type },
-	{ "source_service", s_service }, { "destination_service", s_service },
-	{ "traffic_direction", NULL }, { "policy_match_type", NULL },
-	{ "trace_observation_point", NULL }, { "trace_reason", NULL }, { "file", s_file },
-	{ "ip_trace_id", s_ip_trace_id }, { "drop_reason_desc", NULL }, { "is_reply", NULL },
-	{ "debug_capture_point", NULL }, { "interface", s_interface }, { "proxy_port", NULL },
-	{ "trace_context", s_trace_context }, { "sock_xlate_point", NULL },
-	{ "socket_cookie", NULL }, { "cgroup_id", NULL }, { "Summary", NULL },
-	{ "extensions", NULL }, { "egress_allowed_by", NULL }, { "ingress_allowed_by", NULL },
-	{ "egress_denied_by", NULL }, { "ingress_denied_by", NULL }, { "policy_log", NULL },
-	{ "aggregate", s_leaf_end }, { "flow_stats", s_flow_stats }, { "l7_info", s_l7_info },
-	{ "conntrack", NULL }, S_END };
+#define X(name, type) { #name, type },
+	FLOW_FIELDS(X)
+#undef X
+	S_END
+};
 
 static const struct fm_schema *schema_find(const struct fm_schema *s, const char *name, size_t len)
 {
@@ -694,6 +729,8 @@ static int fm_add(struct fe_field_mask *root, const char *path, size_t plen, cha
 			return -1;
 		}
 		k->lit = f->name;
+		k->idx = (unsigned)(f - schema);
+		node->idx_bits |= (uint64_t)1 << (k->idx & 63);
 		if (!dot) {
 			/* Whole field: drop any narrower paths below it. */
 			fm_free_node(k->sub);
@@ -1085,21 +1122,21 @@ static const char *const stats_event_names[] = {
 };
 
 /* Convenience for the many "scalar field if set and not masked out" cases. */
-#define WANT(cond, name) ((cond) && fm_want(m, name, &sub))
+#define WANT(cond, field) ((cond) && fm_want_ff(m, field, &sub))
 
 static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 {
 	fmask *sub;
 	w_open(w);
-	if (WANT(ev->time_ns, "time")) {
+	if (WANT(ev->time_ns, FF_time)) {
 		KEY(w, "time");
 		w_time(w, ev->time_ns);
 	}
-	if (WANT(ev->uuid[0], "uuid")) {
+	if (WANT(ev->uuid[0], FF_uuid)) {
 		KEY(w, "uuid");
 		w_str(w, ev->uuid);
 	}
-	if (fm_want(m, "emitter", &sub) &&
+	if (fm_want_ff(m, FF_emitter, &sub) &&
 	    (sub || nonempty(ev->emitter_name) || nonempty(ev->emitter_version))) {
 		fmask *x, *em = sub;
 		KEY(w, "emitter");
@@ -1114,19 +1151,19 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (WANT(ev->verdict, "verdict")) {
+	if (WANT(ev->verdict, FF_verdict)) {
 		KEY(w, "verdict");
 		w_enum(w, &fe_enum_verdict, ev->verdict);
 	}
-	if (WANT(ev->drop_reason, "drop_reason")) {
+	if (WANT(ev->drop_reason, FF_drop_reason)) {
 		KEY(w, "drop_reason");
 		w_u64(w, ev->drop_reason);
 	}
-	if (WANT(ev->auth_type, "auth_type")) {
+	if (WANT(ev->auth_type, FF_auth_type)) {
 		KEY(w, "auth_type");
 		w_enum(w, &fe_enum_auth_type, ev->auth_type);
 	}
-	if (fm_want(m, "ethernet", &sub) && (ev->has_ethernet || sub)) {
+	if (fm_want_ff(m, FF_ethernet, &sub) && (ev->has_ethernet || sub)) {
 		fmask *x, *em = sub;
 		KEY(w, "ethernet");
 		w_open(w);
@@ -1140,7 +1177,7 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (fm_want(m, "IP", &sub) && (ev->has_ip || sub)) {
+	if (fm_want_ff(m, FF_IP, &sub) && (ev->has_ip || sub)) {
 		fmask *x, *im = sub;
 		bool on = ev->has_ip;
 		KEY(w, "IP");
@@ -1167,50 +1204,50 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (fm_want(m, "l4", &sub) && (ev->l4 != FE_L4_NONE || sub)) {
+	if (fm_want_ff(m, FF_l4, &sub) && (ev->l4 != FE_L4_NONE || sub)) {
 		KEY(w, "l4");
 		w_l4(w, ev, sub);
 	}
 	/* Hubble's parsers always set both endpoints, so they are always
 	 * printed, possibly as {}. */
-	if (fm_want(m, "source", &sub)) {
+	if (fm_want_ff(m, FF_source, &sub)) {
 		KEY(w, "source");
 		w_endpoint(w, &ev->source, sub);
 	}
-	if (fm_want(m, "destination", &sub)) {
+	if (fm_want_ff(m, FF_destination, &sub)) {
 		KEY(w, "destination");
 		w_endpoint(w, &ev->destination, sub);
 	}
-	if (WANT(ev->type, "Type")) {
+	if (WANT(ev->type, FF_Type)) {
 		KEY(w, "Type");
 		w_enum(w, &fe_enum_flow_type, ev->type);
 	}
-	if (WANT(nonempty(ev->node_name), "node_name")) {
+	if (WANT(nonempty(ev->node_name), FF_node_name)) {
 		KEY(w, "node_name");
 		w_str(w, ev->node_name);
 	}
-	if (WANT(ev->n_node_labels, "node_labels")) {
+	if (WANT(ev->n_node_labels, FF_node_labels)) {
 		KEY(w, "node_labels");
 		w_str_array(w, ev->node_labels, ev->n_node_labels);
 	}
-	if (WANT(ev->n_source_names, "source_names")) {
+	if (WANT(ev->n_source_names, FF_source_names)) {
 		KEY(w, "source_names");
 		w_str_array(w, ev->source_names, ev->n_source_names);
 	}
-	if (WANT(ev->n_destination_names, "destination_names")) {
+	if (WANT(ev->n_destination_names, FF_destination_names)) {
 		KEY(w, "destination_names");
 		w_str_array(w, ev->destination_names, ev->n_destination_names);
 	}
-	if (fm_want(m, "l7", &sub) &&
+	if (fm_want_ff(m, FF_l7, &sub) &&
 	    (sub || ev->type == FE_TYPE_L7 || ev->l7.kind || ev->l7.type || ev->l7.latency_ns)) {
 		KEY(w, "l7");
 		w_l7(w, &ev->l7, sub);
 	}
-	if (WANT(ev->reply, "reply")) {
+	if (WANT(ev->reply, FF_reply)) {
 		KEY(w, "reply");
 		W_LIT(w, "true");
 	}
-	if (fm_want(m, "event_type", &sub) && (sub || ev->event_type || ev->event_sub_type)) {
+	if (fm_want_ff(m, FF_event_type, &sub) && (sub || ev->event_type || ev->event_sub_type)) {
 		fmask *x, *em = sub;
 		KEY(w, "event_type");
 		w_open(w);
@@ -1225,31 +1262,31 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (fm_want(m, "source_service", &sub) && (sub || service_set(&ev->source_service))) {
+	if (fm_want_ff(m, FF_source_service, &sub) && (sub || service_set(&ev->source_service))) {
 		KEY(w, "source_service");
 		w_service(w, &ev->source_service, sub);
 	}
-	if (fm_want(m, "destination_service", &sub) && (sub || service_set(&ev->destination_service))) {
+	if (fm_want_ff(m, FF_destination_service, &sub) && (sub || service_set(&ev->destination_service))) {
 		KEY(w, "destination_service");
 		w_service(w, &ev->destination_service, sub);
 	}
-	if (WANT(ev->traffic_direction, "traffic_direction")) {
+	if (WANT(ev->traffic_direction, FF_traffic_direction)) {
 		KEY(w, "traffic_direction");
 		w_enum(w, &fe_enum_traffic_direction, ev->traffic_direction);
 	}
-	if (WANT(ev->policy_match_type, "policy_match_type")) {
+	if (WANT(ev->policy_match_type, FF_policy_match_type)) {
 		KEY(w, "policy_match_type");
 		w_u64(w, ev->policy_match_type);
 	}
-	if (WANT(ev->trace_observation_point, "trace_observation_point")) {
+	if (WANT(ev->trace_observation_point, FF_trace_observation_point)) {
 		KEY(w, "trace_observation_point");
 		w_enum(w, &fe_enum_trace_point, ev->trace_observation_point);
 	}
-	if (WANT(ev->trace_reason, "trace_reason")) {
+	if (WANT(ev->trace_reason, FF_trace_reason)) {
 		KEY(w, "trace_reason");
 		w_enum(w, &fe_enum_trace_reason, ev->trace_reason);
 	}
-	if (fm_want(m, "file", &sub) && (sub || nonempty(ev->file_name) || ev->file_line)) {
+	if (fm_want_ff(m, FF_file, &sub) && (sub || nonempty(ev->file_name) || ev->file_line)) {
 		fmask *x, *fm = sub;
 		KEY(w, "file");
 		w_open(w);
@@ -1263,7 +1300,7 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (fm_want(m, "ip_trace_id", &sub) && (sub || ev->ip_trace_id || ev->ip_option_type)) {
+	if (fm_want_ff(m, FF_ip_trace_id, &sub) && (sub || ev->ip_trace_id || ev->ip_option_type)) {
 		fmask *x, *tm = sub;
 		KEY(w, "ip_trace_id");
 		w_open(w);
@@ -1277,22 +1314,22 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (WANT(ev->drop_reason_desc, "drop_reason_desc")) {
+	if (WANT(ev->drop_reason_desc, FF_drop_reason_desc)) {
 		KEY(w, "drop_reason_desc");
 		w_enum(w, &fe_enum_drop_reason, ev->drop_reason_desc);
 	}
-	if (WANT(ev->is_reply >= 0, "is_reply")) {
+	if (WANT(ev->is_reply >= 0, FF_is_reply)) {
 		KEY(w, "is_reply");
 		if (ev->is_reply)
 			W_LIT(w, "true");
 		else
 			W_LIT(w, "false");
 	}
-	if (WANT(ev->debug_capture_point, "debug_capture_point")) {
+	if (WANT(ev->debug_capture_point, FF_debug_capture_point)) {
 		KEY(w, "debug_capture_point");
 		w_enum(w, &fe_enum_debug_capture, ev->debug_capture_point);
 	}
-	if (fm_want(m, "interface", &sub) && (sub || ev->ifindex || nonempty(ev->ifname))) {
+	if (fm_want_ff(m, FF_interface, &sub) && (sub || ev->ifindex || nonempty(ev->ifname))) {
 		fmask *x, *im = sub;
 		KEY(w, "interface");
 		w_open(w);
@@ -1306,11 +1343,11 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (WANT(ev->proxy_port, "proxy_port")) {
+	if (WANT(ev->proxy_port, FF_proxy_port)) {
 		KEY(w, "proxy_port");
 		w_u64(w, ev->proxy_port);
 	}
-	if (fm_want(m, "trace_context", &sub) && (sub || nonempty(ev->trace_parent_id))) {
+	if (fm_want_ff(m, FF_trace_context, &sub) && (sub || nonempty(ev->trace_parent_id))) {
 		fmask *x, *y, *tm = sub;
 		KEY(w, "trace_context");
 		w_open(w);
@@ -1325,45 +1362,45 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		}
 		w_close(w);
 	}
-	if (WANT(ev->sock_xlate_point, "sock_xlate_point")) {
+	if (WANT(ev->sock_xlate_point, FF_sock_xlate_point)) {
 		KEY(w, "sock_xlate_point");
 		w_enum(w, &fe_enum_sock_xlate, ev->sock_xlate_point);
 	}
-	if (WANT(ev->socket_cookie, "socket_cookie")) {
+	if (WANT(ev->socket_cookie, FF_socket_cookie)) {
 		KEY(w, "socket_cookie");
 		w_u64_str(w, ev->socket_cookie);
 	}
-	if (WANT(ev->cgroup_id, "cgroup_id")) {
+	if (WANT(ev->cgroup_id, FF_cgroup_id)) {
 		KEY(w, "cgroup_id");
 		w_u64_str(w, ev->cgroup_id);
 	}
-	if (WANT(nonempty(ev->summary), "Summary")) {
+	if (WANT(nonempty(ev->summary), FF_Summary)) {
 		KEY(w, "Summary");
 		w_str(w, ev->summary);
 	}
-	if (WANT(ev->n_egress_allowed_by, "egress_allowed_by")) {
+	if (WANT(ev->n_egress_allowed_by, FF_egress_allowed_by)) {
 		KEY(w, "egress_allowed_by");
 		w_policies(w, ev->egress_allowed_by, ev->n_egress_allowed_by);
 	}
-	if (WANT(ev->n_ingress_allowed_by, "ingress_allowed_by")) {
+	if (WANT(ev->n_ingress_allowed_by, FF_ingress_allowed_by)) {
 		KEY(w, "ingress_allowed_by");
 		w_policies(w, ev->ingress_allowed_by, ev->n_ingress_allowed_by);
 	}
-	if (WANT(ev->n_egress_denied_by, "egress_denied_by")) {
+	if (WANT(ev->n_egress_denied_by, FF_egress_denied_by)) {
 		KEY(w, "egress_denied_by");
 		w_policies(w, ev->egress_denied_by, ev->n_egress_denied_by);
 	}
-	if (WANT(ev->n_ingress_denied_by, "ingress_denied_by")) {
+	if (WANT(ev->n_ingress_denied_by, FF_ingress_denied_by)) {
 		KEY(w, "ingress_denied_by");
 		w_policies(w, ev->ingress_denied_by, ev->n_ingress_denied_by);
 	}
-	if (WANT(ev->n_policy_log, "policy_log")) {
+	if (WANT(ev->n_policy_log, FF_policy_log)) {
 		KEY(w, "policy_log");
 		w_str_array(w, ev->policy_log, ev->n_policy_log);
 	}
 	/* flowd extensions (README "JSON schema"): after all Hubble fields. */
 	const struct fe_flow_stats *st = &ev->stats;
-	if (fm_want(m, "flow_stats", &sub) && (sub || st->event != FE_STATS_NONE)) {
+	if (fm_want_ff(m, FF_flow_stats, &sub) && (sub || st->event != FE_STATS_NONE)) {
 		fmask *x, *sm = sub;
 		KEY(w, "flow_stats");
 		w_open(w);
@@ -1390,7 +1427,7 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		w_close(w);
 	}
 	const struct fe_l7_info *li = &ev->l7_info;
-	if (fm_want(m, "l7_info", &sub) &&
+	if (fm_want_ff(m, FF_l7_info, &sub) &&
 	    (sub || li->gap_bytes || li->messages || li->unknown_headers || li->truncated)) {
 		fmask *x, *lm = sub;
 		KEY(w, "l7_info");
@@ -1414,7 +1451,7 @@ static void w_flow(struct jw *w, const struct flow_event *ev, fmask *m)
 		w_close(w);
 	}
 	/* already JSON (ct_entry_json(), or a decoded object re-serialised) */
-	if (ev->conntrack_json && fm_want(m, "conntrack", &sub)) {
+	if (ev->conntrack_json && fm_want_ff(m, FF_conntrack, &sub)) {
 		KEY(w, "conntrack");
 		w_raw(w, ev->conntrack_json, strlen(ev->conntrack_json));
 	}
