@@ -18,10 +18,11 @@
 struct flowd_counter {
 	const char *name;
 	uint64_t value;
-	int kernel; /* 1: counted by the BPF programs */
+	int kernel;          /* 1: counted by the BPF programs */
+	const char *prefix;  /* printed before name; NULL: none */
 };
 
-#define FLOWD_MAX_COUNTERS 128
+#define FLOWD_MAX_COUNTERS 512
 
 struct enrich;
 

@@ -12,9 +12,11 @@
 
 #include "conntrack.h"
 #include "counters.h"
+#include "dns_cache.h"
 #include "flow_json.h"
 #include "flow_l34.h"
 #include "identity.h"
+#include "pipeline.h"
 #include "policy.h"
 #include "policy_bpf.h"
 
@@ -43,6 +45,7 @@ struct enrich {
 	bool fq_dirty;
 	uint64_t fq_compiled_ns;
 	struct ct_table *ct;
+	struct dns_cache *names;         /* NULL: out of memory at start (counted) */
 	struct {
 		uint64_t reloads, reload_errors, fqdn_recompiles, fqdn_errors, oom;
 		uint64_t ct_matched, ct_unmatched;
@@ -138,6 +141,13 @@ int enrich_open(const struct flowd_config *cfg, struct enrich **out, struct flow
 		return rc;
 	}
 	free(err);
+	/* the sizes replay uses by default, so live and replayed names agree */
+	struct pipeline_config pd;
+	pipeline_config_defaults(&pd);
+	if (!(en->names = dns_cache_new(pd.dns_cache_size, pd.dns_min_ttl_s))) {
+		enrich_close(en);
+		return flowd_errf(e, -ENOMEM, "out of memory (DNS cache)");
+	}
 	if (cfg->identities_file && cfg->verbose)
 		fprintf(stderr, "flowd: identities: %s (%zu identities)\n", cfg->identities_file,
 		        identity_db_count(en->ids));
@@ -157,6 +167,7 @@ void enrich_close(struct enrich *en)
 	if (!en)
 		return;
 	ct_close(en->ct);
+	dns_cache_free(en->names);
 	policy_bpf_close(en->pb);
 	policy_unref(en->pol);
 	policy_unref(en->prev);
@@ -410,9 +421,42 @@ static void fill(struct enrich *en, struct flow_event *ev)
 		en->st.oom++;
 }
 
+struct dns_cache *enrich_dns_cache(struct enrich *en)
+{
+	return en->names;
+}
+
+/* names of one address, copied into ev's arena; out untouched when none */
+static void set_names(struct enrich *en, struct flow_event *ev, uint8_t family,
+                      const uint8_t addr[16], const char ***out, size_t *n_out)
+{
+	const char *names[DNS_CACHE_NAMES_PER_IP];
+	size_t n = dns_cache_lookup_addr(en->names, family, addr, ev->time_ns, names,
+	                                 DNS_CACHE_NAMES_PER_IP);
+	if (!n)
+		return;
+	const char **arr = fe_alloc(ev, n * sizeof(*arr));
+	if (!arr) {
+		en->st.oom++;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(arr[i] = fe_strdup(ev, names[i]))) {
+			en->st.oom++;
+			return;
+		}
+	*out = arr;
+	*n_out = n;
+}
+
 void enrich_l34(struct enrich *en, struct flow_event *ev, const struct flow_key *key,
                 const struct flow_rec *rec)
 {
+	if (en->names && dns_cache_has_entries(en->names)) {
+		set_names(en, ev, key->family, key->saddr, &ev->source_names, &ev->n_source_names);
+		set_names(en, ev, key->family, key->daddr, &ev->destination_names,
+		          &ev->n_destination_names);
+	}
 	fill(en, ev);
 	enum ct_where where;
 	const struct ct_entry *e = ct_find(en, key, &where);
@@ -526,7 +570,7 @@ size_t enrich_counters(const struct enrich *en, struct flowd_counter *out, size_
 #define ADD(nm, v, k)                                                       \
 	do {                                                                \
 		if (n < max)                                                \
-			out[n++] = (struct flowd_counter){ (nm), (v), (k) }; \
+			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .kernel = (k) }; \
 	} while (0)
 	ADD("policy_revision", en->pol ? policy_revision(en->pol) : 0, 0);
 	ADD("reloads", en->st.reloads, 0);
@@ -535,6 +579,13 @@ size_t enrich_counters(const struct enrich *en, struct flowd_counter *out, size_
 	ADD("fqdn_recompiles", en->st.fqdn_recompiles, 0);
 	ADD("fqdn_recompile_errors", en->st.fqdn_errors, 0);
 	ADD("enrich_oom", en->st.oom, 0);
+	struct dns_cache_stats ds = { 0 };
+	if (en->names)
+		dns_cache_get_stats(en->names, &ds);
+	ADD("dns_cache_entries", ds.entries, 0);
+	ADD("dns_cache_adds", ds.adds, 0);
+	ADD("dns_cache_evictions", ds.evictions, 0);
+	ADD("dns_cache_names_dropped", ds.names_dropped, 0);
 	uint64_t pc[POLICY_CNT_MAX];
 	if (en->pb && !policy_bpf_counters(en->pb, pc))
 		for (int i = 0; i < POLICY_CNT_MAX; i++)

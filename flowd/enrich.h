@@ -51,8 +51,8 @@ void enrich_process(struct enrich *en);
  * a second). now_ns: CLOCK_MONOTONIC. */
 void enrich_tick(struct enrich *en, uint64_t now_ns);
 
-/* An L3/L4 event of flow key/rec: endpoints, conntrack, the flow's policy
- * verdict. */
+/* An L3/L4 event of flow key/rec: DNS names, endpoints, conntrack, the
+ * flow's policy verdict. */
 void enrich_l34(struct enrich *en, struct flow_event *ev, const struct flow_key *key,
                 const struct flow_rec *rec);
 /* Make ev (a second start event of the flow) its policy-verdict event.
@@ -63,6 +63,12 @@ bool enrich_policy_verdict(struct enrich *en, struct flow_event *ev, const struc
  * connection whose destination conntrack translated (DNAT), for its first
  * flow seen before the translation. false: none. */
 bool enrich_translated(struct enrich *en, struct flow_event *ev, const struct flow_key *key);
+
+/* The host's DNS names (l7/dns_cache.h), learnt by the live pipelines of
+ * every interface (pipeline_config.dns_cache) and given to L3/L4 events
+ * as source_names / destination_names, as replay does. Owned by en. */
+struct dns_cache;
+struct dns_cache *enrich_dns_cache(struct enrich *en);
 
 /* L7 events (the live pipeline): endpoints and the policy's L7 verdict. */
 void enrich_l7(struct enrich *en, struct flow_event *ev);

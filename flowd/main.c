@@ -116,11 +116,18 @@ static void check_map_full(struct flowd *d)
 	d->map_full_warned_ns = now;
 }
 
+static int on_payload(struct flowd *d, struct flowd_err *e);
+
 static int on_poll(struct flowd *d, struct flowd_err *e)
 {
 	drain_timer(d->poll_timer.fd);
+	/* DNS answers waiting in the payload ring first: the flows they name
+	 * get their names in this pass */
+	int err = d->payload ? on_payload(d, e) : 0;
+	if (err)
+		return err;
 	enrich_tick(d->en, mono_now());
-	int err = poller_poll(d->poller, false, e);
+	err = poller_poll(d->poller, false, e);
 	if (err)
 		return err;
 	if (d->payload && (err = payload_tick(d->payload, e)))
@@ -270,9 +277,8 @@ static int run(struct flowd *d, struct flowd_err *e)
 	d->status.dp = d->dp;
 	if ((err = poller_new(&d->cfg, d->dp, d->out, d->en, &d->poller, e)))
 		return err;
-	if ((err = payload_new(&d->cfg, d->dp, d->out, &d->payload, e)))
+	if ((err = payload_new(&d->cfg, d->dp, d->out, d->en, &d->payload, e)))
 		return err;
-	payload_set_enrich(d->payload, d->en);
 	d->status.poller = d->poller;
 	d->status.payload = d->payload;
 	d->status.en = d->en;

@@ -198,7 +198,7 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
-                struct payload **pp, struct flowd_err *e)
+                struct enrich *en, struct payload **pp, struct flowd_err *e)
 {
 	struct bpf_object *obj = datapath_tc_object(dp);
 	struct pipeline_config pc;
@@ -222,6 +222,7 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	if (!p)
 		return flowd_errf(e, -ENOMEM, "out of memory");
 	p->out = out;
+	p->en = en;
 	p->dp = dp;
 	p->sel = &cfg->l7.select;
 	p->epfd = p->timer_fd = -1;
@@ -235,6 +236,9 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	pc.node_name = p->node_name;
 	pc.idle_timeout_ns = cfg->idle_timeout_ns;
 	pc.active_timeout_ns = cfg->active_timeout_ns;
+	/* one cache for every interface: an answer seen on one names the
+	 * flows of all, and the L3/L4 events (enrich_l34) */
+	pc.dns_cache = en ? enrich_dns_cache(en) : NULL;
 	{
 		/* a random uuid seed: uuids of different runs must not repeat */
 		uint64_t seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
@@ -276,12 +280,6 @@ int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct outp
 	sync_clock(p);
 	*pp = p;
 	return 0;
-}
-
-void payload_set_enrich(struct payload *p, struct enrich *en)
-{
-	if (p)
-		p->en = en;
 }
 
 void payload_free(struct payload *p)
@@ -393,6 +391,11 @@ int payload_finish(struct payload *p, struct flowd_err *e)
 
 /* --- counters ------------------------------------------------------------------ */
 
+#define PIPELINE_COUNTERS_MAX 320
+
+static size_t pipelines_counters(const struct payload *p, struct flowd_counter *out, size_t n,
+                                 size_t max);
+
 size_t payload_counters(const struct payload *p, struct flowd_counter *out, size_t n, size_t max)
 {
 	static const char *const kname[PAYLOAD_CNT_MAX] = {
@@ -414,7 +417,7 @@ size_t payload_counters(const struct payload *p, struct flowd_counter *out, size
 #define ADD(nm, v, kern)                                                         \
 	do {                                                                     \
 		if (n < max)                                                     \
-			out[n++] = (struct flowd_counter){ (nm), (v), (kern) };  \
+			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .kernel = (kern) };  \
 	} while (0)
 	if (!p)
 		return n;
@@ -430,6 +433,31 @@ size_t payload_counters(const struct payload *p, struct flowd_counter *out, size
 		for (int i = 0; i < PAYLOAD_CNT_MAX; i++)
 			ADD(kname[i], k[i], 1);
 #undef ADD
+	return pipelines_counters(p, out, n, max);
+}
+
+/* The pipelines' counters (the names of `flowctl replay --stats`, prefixed
+ * "pipeline."), summed over the interfaces by name: each pipeline lists
+ * the counters of the parsers it met. Names point into the pipelines. */
+static size_t pipelines_counters(const struct payload *p, struct flowd_counter *out, size_t n,
+                                 size_t max)
+{
+	struct pipeline_counter pc[PIPELINE_COUNTERS_MAX];
+	size_t first = n;
+	for (size_t f = 0; f < p->n_ifs; f++) {
+		size_t m = pipeline_counters(p->ifs[f].pl, pc, PIPELINE_COUNTERS_MAX);
+		if (m > PIPELINE_COUNTERS_MAX)
+			m = PIPELINE_COUNTERS_MAX;
+		for (size_t i = 0; i < m; i++) {
+			size_t j = first;
+			while (j < n && strcmp(out[j].name, pc[i].name))
+				j++;
+			if (j < n)
+				out[j].value += pc[i].value;
+			else if (n < max)
+				out[n++] = (struct flowd_counter){ pc[i].name, pc[i].value, 0, "pipeline." };
+		}
+	}
 	return n;
 }
 

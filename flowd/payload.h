@@ -40,14 +40,13 @@ struct payload_stats {
 	uint64_t flows_marked;      /* --l7-detect: live flow entries turned on */
 };
 
-/* NULL *p (and 0) when L7 is off (--no-l7, or no TC programs). */
-int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
-                struct payload **p, struct flowd_err *e);
-void payload_free(struct payload *p);
-/* L7 events get endpoints and the policy's L7 verdict, and DNS answers
- * feed toFQDNs (enrich.h); en may be NULL. */
+/* NULL *p (and 0) when L7 is off (--no-l7, or no TC programs). L7 events
+ * get endpoints and the policy's L7 verdict, DNS answers feed toFQDNs and
+ * the host's DNS names (enrich.h); en may be NULL (tests). */
 struct enrich;
-void payload_set_enrich(struct payload *p, struct enrich *en);
+int payload_new(const struct flowd_config *cfg, struct datapath *dp, struct output *out,
+                struct enrich *en, struct payload **p, struct flowd_err *e);
+void payload_free(struct payload *p);
 
 int payload_fd(const struct payload *p);
 /* Read what the ring holds, at most a batch so that the loop stays

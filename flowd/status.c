@@ -45,8 +45,8 @@ int flowd_status_json(void *user, struct fe_buf *out)
 			n = payload_counters(src->payload, c, n, FLOWD_MAX_COUNTERS);
 		rc |= fe_buf_append(out, ",\"counters\":{", 13);
 		for (size_t i = 0; i < n; i++) {
-			snprintf(tmp, sizeof(tmp), "%s\"%s\":\"%llu\"", i ? "," : "", c[i].name,
-			         (unsigned long long)c[i].value);
+			snprintf(tmp, sizeof(tmp), "%s\"%s%s\":\"%llu\"", i ? "," : "",
+			         c[i].prefix ? c[i].prefix : "", c[i].name, (unsigned long long)c[i].value);
 			rc |= fe_buf_append(out, tmp, strlen(tmp));
 		}
 		rc |= fe_buf_append(out, "}", 1);

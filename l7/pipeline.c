@@ -219,6 +219,7 @@ struct pipeline {
 
 	struct tcp_reasm_pool pool;
 	struct dns_cache *dns;
+	bool dns_borrowed;            /* pipeline_config.dns_cache */
 	const struct l7_parser_ops *parsers[L7_PROTO_MAX];
 
 	struct parser_counter pc[MAX_PARSER_COUNTERS];
@@ -1574,7 +1575,9 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 		goto fail;
 	p->mask = nb - 1;
 	tcp_reasm_pool_init(&p->pool, cfg->max_total_buffer, cfg->max_conn_buffer);
-	if (!(p->dns = dns_cache_new(cfg->dns_cache_size, cfg->dns_min_ttl_s)))
+	if ((p->dns_borrowed = cfg->dns_cache != NULL))
+		p->dns = cfg->dns_cache;
+	else if (!(p->dns = dns_cache_new(cfg->dns_cache_size, cfg->dns_min_ttl_s)))
 		goto fail;
 	if (cfg->parsers) {
 		for (size_t i = 0; i < cfg->n_parsers; i++) {
@@ -1628,7 +1631,8 @@ void pipeline_free(struct pipeline *p)
 	for (size_t i = 0; i < p->n_topics; i++)
 		free(p->topics[i].name);
 	free(p->topics);
-	dns_cache_free(p->dns);
+	if (!p->dns_borrowed)
+		dns_cache_free(p->dns);
 	if (p->redact)
 		for (size_t i = 0; i < p->cfg.n_redact_headers; i++)
 			free(p->redact[i]);
@@ -1706,11 +1710,13 @@ size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out,
 	PUT("l7.protocol_switch_failed", c->switch_failed);
 	PUT("l7.parser_oom", c->parser_oom);
 	PUT("l7.kafka_topics_dropped", c->kafka_topics_dropped);
-	PUT("dns_cache.entries", ds.entries);
-	PUT("dns_cache.adds", ds.adds);
-	PUT("dns_cache.evictions", ds.evictions);
-	PUT("dns_cache.names_dropped", ds.names_dropped);
-	PUT("dns_cache.rejected", ds.rejected);
+	if (!p->dns_borrowed) {
+		PUT("dns_cache.entries", ds.entries);
+		PUT("dns_cache.adds", ds.adds);
+		PUT("dns_cache.evictions", ds.evictions);
+		PUT("dns_cache.names_dropped", ds.names_dropped);
+		PUT("dns_cache.rejected", ds.rejected);
+	}
 	PUT("events", c->events);
 	PUT("events.l34", c->events_l34);
 	PUT("events.l7", c->events_l7);

@@ -24,6 +24,7 @@ struct pipeline;
 struct l7_parser_ops;
 struct identity_db;
 struct policy;
+struct dns_cache;
 
 struct pipeline_config {
 	const char *node_name;            /* event node_name */
@@ -37,6 +38,11 @@ struct pipeline_config {
 	size_t dns_cache_size;            /* IP -> name entries (0: no names) */
 	uint32_t dns_min_ttl_s;           /* names live at least this long (like
 	                                   * Cilium's tofqdns-min-ttl) */
+	/* A DNS cache shared with others (flowd: one per host, for every
+	 * interface's pipeline and its L3/L4 events), borrowed: it must
+	 * outlive the pipeline, and its counters are its owner's to report.
+	 * NULL: the pipeline keeps its own (dns_cache_size, dns_min_ttl_s). */
+	struct dns_cache *dns_cache;
 	size_t max_header_bytes;          /* per L7 message (struct l7_config) */
 	size_t max_pending;               /* unanswered requests per connection */
 	const char *const *redact_headers;

@@ -4,7 +4,9 @@
 # client over UDP and TCP, IPv4 and IPv6 transport. flowd must report one
 # query and one response event per dig exchange, with the right rcodes,
 # and the same L7 events as `flowctl replay` of a tcpdump capture of the
-# same interface.
+# same interface. Then the client pings the addresses the answers gave:
+# the L3/L4 events of those flows carry the names (destination_names on
+# the requests, source_names on the replies), as replay's do.
 . "$(dirname "$0")/../lib/testlib.sh"
 
 C=ldc$T_ID S=lds$T_ID
@@ -12,6 +14,8 @@ CI=c$T_ID SI=s$T_ID
 netns_add "$C" && netns_add "$S" && veth_pair "$C" "$CI" "$S" "$SI" || { fail "setup: namespaces"; t_done; }
 addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
 addr_add "$C" "$CI" 2001:db8::1/64; addr_add "$S" "$SI" 2001:db8::2/64
+# www.example.test's addresses live on the server too: pings reach them
+addr_add "$S" "$SI" 198.18.0.80/24; addr_add "$S" "$SI" 2001:db8::80/64
 dnsmasq_start "$S" --listen-address=198.18.0.2 --listen-address=2001:db8::2 --local=/example.test/ \
 	--host-record=www.example.test,198.18.0.80,2001:db8::80 --address=/api.example.test/198.18.0.81
 check "setup: dnsmasq answers" wait_until 5 sh -c \
@@ -36,6 +40,8 @@ dig_q @198.18.0.2 +tcp www.example.test A
 dig_q @198.18.0.2 +tcp nothing.example.test A
 dig_q @2001:db8::2 www.example.test AAAA
 dig_q @2001:db8::2 +tcp api.example.test A
+ip netns exec "$C" ping -c 2 -i 0.2 -W 1 198.18.0.80 >/dev/null || fail "ping 198.18.0.80"
+ip netns exec "$C" ping -c 2 -i 0.2 -W 1 2001:db8::80 >/dev/null || fail "ping 2001:db8::80"
 sleep 0.3
 check "tcpdump dropped no packets" tcpdump_stop "$pcap"
 stop_wait "$FLOWD_PID"
@@ -52,4 +58,28 @@ check_eq "dig saw 3 NXDOMAIN" "$(grep -c NXDOMAIN "$RCODES")" 3
 check "the A answer is there" grep -q '"query":"www.example.test.","ips":\["198.18.0.80"\]' "$ev"
 check "the AAAA answer is there" grep -q '"query":"www.example.test.","ips":\["2001:db8::80"\]' "$ev"
 check "no ring loss" grep -q ' l7_lost_ring_full=0 ' "$log"
+
+# names_of FILE: "source destination source_names destination_names" of
+# every ICMP L3/L4 event between the test hosts (not the multicast
+# listener reports sent before the capture started), sorted and unique
+names_of() {
+	jq -r 'def host: startswith("198.18.") or startswith("2001:db8:");
+		select(.flow.Type == "L3_L4" and (.flow.l4.ICMPv4 // .flow.l4.ICMPv6) and
+		(.flow.IP.source | host) and (.flow.IP.destination | host)) |
+		.flow | "\(.IP.source) \(.IP.destination) \(.source_names // [] | join(",")) \(.destination_names // [] | join(","))"' \
+		"$1" | sort -u
+}
+names_of "$ev" >"$T_TMP/names.live"
+names_of "$T_TMP/replay.json" >"$T_TMP/names.replay"
+for want in "198.18.0.1 198.18.0.80  www.example.test" "198.18.0.80 198.18.0.1 www.example.test " \
+	"2001:db8::1 2001:db8::80  www.example.test" "2001:db8::80 2001:db8::1 www.example.test "; do
+	check "L3/L4 names: $want" grep -qxF "$want" "$T_TMP/names.live"
+done
+check "L3/L4 names: live = replay" diff "$T_TMP/names.live" "$T_TMP/names.replay"
+# counter NAME: its value in flowd's last counters line (the exit summary)
+counter() { grep 'flowd: counters:' "$log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+check_eq "counter dns_cache_entries (www, api: v4 and v6)" "$(counter dns_cache_entries)" 3
+check_eq "counter pipeline.l7.detected.dns (one per dig)" "$(counter pipeline.l7.detected.dns)" "$n"
+check_eq "counter pipeline.events.l7" "$(counter pipeline.events.l7)" $((2 * n))
+check_eq "counter pipeline.udp.datagrams (6 exchanges over UDP)" "$(counter pipeline.udp.datagrams)" 12
 t_done
