@@ -435,17 +435,10 @@ static void set_names(struct enrich *en, struct flow_event *ev, uint8_t family,
 	                                 DNS_CACHE_NAMES_PER_IP);
 	if (!n)
 		return;
-	const char **arr = fe_alloc(ev, n * sizeof(*arr));
-	if (!arr) {
+	if (!(*out = fe_strv(ev, names, n))) {
 		en->st.oom++;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!(arr[i] = fe_strdup(ev, names[i]))) {
-			en->st.oom++;
-			return;
-		}
-	*out = arr;
 	*n_out = n;
 }
 

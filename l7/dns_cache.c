@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* IP -> names cache; see dns_cache.h. */
 #include "dns_cache.h"
+#include "hash_mix.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -85,23 +86,13 @@ static bool parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
 	return false;
 }
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 /* Every event looks its two addresses up: two words, not sixteen bytes. */
 static size_t hash_ip(uint8_t family, const uint8_t addr[16])
 {
 	uint64_t a, b;
 	memcpy(&a, addr, 8);
 	memcpy(&b, addr + 8, 8);
-	return (size_t)mix64(a ^ mix64(b ^ family));
+	return (size_t)hash_mix64(a ^ hash_mix64(b ^ family));
 }
 
 static struct dc_entry **find(struct dns_cache *c, uint8_t family, const uint8_t addr[16])

@@ -40,6 +40,7 @@
 #include "policy_event.h"
 #include "l7.h"
 #include "tcp_reasm.h"
+#include "hash_mix.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -305,25 +306,11 @@ static void set_names(struct pipeline *p, const struct conn *c, struct flow_even
 {
 	const char *names[NAMES_MAX];
 	size_t n = lookup_names(p, c, ev->ip_src, ev->time_ns, names);
-	if (n) {
-		const char **arr = fe_alloc(ev, n * sizeof(*arr));
-		if (arr) {
-			for (size_t i = 0; i < n; i++)
-				arr[i] = fe_strdup(ev, names[i]);
-			ev->source_names = arr;
-			ev->n_source_names = n;
-		}
-	}
+	if (n && (ev->source_names = fe_strv(ev, names, n)))
+		ev->n_source_names = n;
 	n = lookup_names(p, c, ev->ip_dst, ev->time_ns, names);
-	if (n) {
-		const char **arr = fe_alloc(ev, n * sizeof(*arr));
-		if (arr) {
-			for (size_t i = 0; i < n; i++)
-				arr[i] = fe_strdup(ev, names[i]);
-			ev->destination_names = arr;
-			ev->n_destination_names = n;
-		}
-	}
+	if (n && (ev->destination_names = fe_strv(ev, names, n)))
+		ev->n_destination_names = n;
 }
 
 /* Endpoints and policy verdict (pipeline_config.identities/policy).
@@ -1001,22 +988,12 @@ static void l7_finish(struct conn *c, uint64_t ts)
 /* ---------------------------------------------------------------------------
  * Connection table */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
 {
 	uint64_t a, b;
 	memcpy(&a, addr, 8);
 	memcpy(&b, addr + 8, 8);
-	return mix64(a ^ mix64(b ^ port));
+	return hash_mix64(a ^ hash_mix64(b ^ port));
 }
 
 /* One endpoint, cheaply: the connection key needs it twice per packet. */
@@ -1034,7 +1011,7 @@ static uint32_t key_hash(const uint8_t *sa, const uint8_t *da, uint16_t sp, uint
 {
 	/* symmetric: both directions of a connection hash alike */
 	uint64_t h = endpoint_key(sa, sp) + endpoint_key(da, dp);
-	return (uint32_t)mix64(h ^ ((uint64_t)vlan << 16 | (uint64_t)family << 8 | proto));
+	return (uint32_t)hash_mix64(h ^ ((uint64_t)vlan << 16 | (uint64_t)family << 8 | proto));
 }
 
 static struct conn *conn_lookup(struct pipeline *p, const struct pkt_info *pi, uint16_t sport,
@@ -1388,7 +1365,7 @@ static size_t frag_slot(const struct pkt_info *pi)
 {
 	uint64_t h = endpoint_hash(pi->saddr, (uint16_t)pi->frag_id) ^
 	             endpoint_hash(pi->daddr, (uint16_t)(pi->frag_id >> 16));
-	return (size_t)(mix64(h ^ pi->proto) % FRAG_SLOTS);
+	return (size_t)(hash_mix64(h ^ pi->proto) % FRAG_SLOTS);
 }
 
 static bool frag_ports(struct pipeline *p, const struct pkt_info *pi, uint16_t *sport, uint16_t *dport)

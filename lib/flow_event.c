@@ -67,6 +67,15 @@ const char *fe_strdup(struct flow_event *ev, const char *s)
 	return s ? fe_strndup(ev, s, strlen(s)) : NULL;
 }
 
+const char **fe_strv(struct flow_event *ev, const char *const *src, size_t n)
+{
+	const char **v = fe_alloc(ev, n * sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = fe_strdup(ev, src[i])))
+			return NULL;
+	return v;
+}
+
 const char *fe_printf(struct flow_event *ev, const char *fmt, ...)
 {
 	va_list ap;

@@ -226,6 +226,8 @@ const char *fe_strdup(struct flow_event *ev, const char *s);
 const char *fe_strndup(struct flow_event *ev, const char *s, size_t n);
 const char *fe_printf(struct flow_event *ev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Copies of the n strings of src (n > 0), array included; NULL on failure. */
+const char **fe_strv(struct flow_event *ev, const char *const *src, size_t n);
 
 /* Fill ev->summary the way Hubble's parser writes it (hubble.md §1.5) from
  * the l4 / l7 fields already set. */
