@@ -14,7 +14,9 @@
  * destination options, AH, mobility, HIP and shim6 extension headers (at
  * most PKT_MAX_IPV6_EXT); TCP, UDP, SCTP (ports), ICMPv4, ICMPv6.
  * Fragments: the first one (offset 0) is parsed to L4 and has ports; later
- * ones report PKT_FRAG_LATER with proto set, ports 0 and no L4 read.
+ * ones report PKT_FRAG_LATER with proto set, ports 0 and no L4 read. Every
+ * fragment reports its offset and whether more follow (frag_off), for IP
+ * reassembly in user space (l7/ip_reasm.h).
  */
 #ifndef FLOWD_PKT_PARSE_H
 #define FLOWD_PKT_PARSE_H
@@ -67,6 +69,14 @@ enum pkt_frag {
 	PKT_FRAG_LATER,   /* offset > 0: no L4 header; ports come from the first */
 };
 
+/* pkt_info.frag_off, laid out like IPv4's flags/offset field (for IPv6
+ * too): the fragment offset in 8-byte units in the low 13 bits, and
+ * PKT_FRAG_MF when more fragments follow. 0 when not a fragment. */
+#define PKT_FRAG_MF 0x2000
+#define PKT_FRAG_OFF_MASK 0x1fff
+#define pkt_frag_offset(pi) ((__u32)((pi)->frag_off & PKT_FRAG_OFF_MASK) * 8)  /* bytes */
+#define pkt_frag_more(pi) (((pi)->frag_off & PKT_FRAG_MF) != 0)
+
 /* What the parser found. Integers in host byte order, addresses as in
  * struct flow_key. Offsets are from the start of the frame (pkt_parse_eth)
  * or of the buffer given to pkt_parse_l3. */
@@ -83,7 +93,8 @@ struct pkt_info {
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 n_ext;               /* IPv6 extension headers skipped */
-	__u8 pad0[2];
+	__u16 frag_off;           /* fragment offset and more-fragments flag:
+	                           * PKT_FRAG_MF, pkt_frag_offset() */
 	__u32 frag_id;            /* IPv4 identification or IPv6 fragment id */
 	__u8 saddr[FLOW_ADDR_LEN];
 	__u8 daddr[FLOW_ADDR_LEN];
@@ -281,6 +292,7 @@ PKT_INLINE int pkt__parse_ipv4(const __u8 *cur, const __u8 *end, __u32 off,
 	pkt_cp32(pi->saddr, cur + 12);
 	pkt_cp32(pi->daddr, cur + 16);
 	frag = pkt_rd16(cur + 6);
+	pi->frag_off = frag & (PKT_FRAG_MF | PKT_FRAG_OFF_MASK);
 	if (frag & 0x1fff) {
 		pi->frag = PKT_FRAG_LATER;
 		pi->l4_off = off + hlen;
@@ -376,6 +388,9 @@ PKT_INLINE int pkt__parse_ipv6(const __u8 *base, const __u8 *cur, const __u8 *en
 				return PKT_ERR_IPV6_BAD_LEN;
 			fo = pkt_rd16(cur + 2);
 			pi->frag_id = pkt_rd32(cur + 4);
+			/* offset << 3 | M here; IPv4's layout in frag_off (an
+			 * atomic fragment, offset 0 without M, gives 0) */
+			pi->frag_off = (fo >> 3) | (fo & 1 ? PKT_FRAG_MF : 0);
 			nh = cur[0];
 			pi->proto = nh;
 			pi->n_ext++;

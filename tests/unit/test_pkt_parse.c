@@ -316,6 +316,9 @@ static void test_ipv4_frags(void)
 	CHECK_U64("ipv4 first fragment: sport", pi.sport, 4000);
 	CHECK_U64("ipv4 first fragment: dport", pi.dport, 5000);
 	CHECK_U64("ipv4 first fragment: payload_len (this fragment)", pi.payload_len, 32);
+	CHECK_U64("ipv4 first fragment: frag_off", pi.frag_off, PKT_FRAG_MF);
+	CHECK_U64("ipv4 first fragment: offset", pkt_frag_offset(&pi), 0);
+	CHECK_U64("ipv4 first fragment: more", pkt_frag_more(&pi), 1);
 
 	/* later fragment whose data would look like a truncated UDP header */
 	pb_init(&p);
@@ -330,6 +333,8 @@ static void test_ipv4_frags(void)
 	CHECK_U64("ipv4 middle fragment: id", pi.frag_id, 0xabcd);
 	CHECK_U64("ipv4 middle fragment: payload_off", pi.payload_off, 34);
 	CHECK_U64("ipv4 middle fragment: payload_len", pi.payload_len, 4);
+	CHECK_U64("ipv4 middle fragment: offset", pkt_frag_offset(&pi), 40);
+	CHECK_U64("ipv4 middle fragment: more", pkt_frag_more(&pi), 1);
 
 	pb_init(&p);
 	pb_eth(&p, 0x0800);
@@ -339,6 +344,27 @@ static void test_ipv4_frags(void)
 	CHECK_U64("ipv4 last fragment: status", parse(&p, &pi), PKT_OK);
 	CHECK_U64("ipv4 last fragment: frag", pi.frag, PKT_FRAG_LATER);
 	CHECK_U64("ipv4 last fragment: payload_len", pi.payload_len, 100);
+	CHECK_U64("ipv4 last fragment: offset", pkt_frag_offset(&pi), 1480);
+	CHECK_U64("ipv4 last fragment: more", pkt_frag_more(&pi), 0);
+
+	/* DF and the reserved bit are not fragment state; the largest offset */
+	pb_init(&p);
+	pb_eth(&p, 0x0800);
+	pb_ipv4(&p, 17, 5, 0xabcd, 0x8000 | 0x4000 | 0x1fff);
+	pb_payload(&p, 8);
+	pb_finish(&p, 0);
+	CHECK_U64("ipv4 max offset: status", parse(&p, &pi), PKT_OK);
+	CHECK_U64("ipv4 max offset: frag_off", pi.frag_off, 0x1fff);
+	CHECK_U64("ipv4 max offset: offset", pkt_frag_offset(&pi), 65528);
+	CHECK_U64("ipv4 max offset: more", pkt_frag_more(&pi), 0);
+	pb_init(&p);
+	pb_eth(&p, 0x0800);
+	pb_ipv4(&p, 17, 5, 0xabcd, 0x4000);
+	pb_udp(&p, 4000, 5000, 8);
+	pb_finish(&p, 0);
+	CHECK_U64("ipv4 DF, not a fragment: status", parse(&p, &pi), PKT_OK);
+	CHECK_U64("ipv4 DF, not a fragment: frag", pi.frag, PKT_FRAG_NONE);
+	CHECK_U64("ipv4 DF, not a fragment: frag_off", pi.frag_off, 0);
 
 	/* first fragment too short for the UDP header */
 	pb_init(&p);
@@ -571,6 +597,9 @@ static void test_ipv6_frags(void)
 	CHECK_U64("ipv6 first fragment: dport", pi.dport, 8000);
 	CHECK_U64("ipv6 first fragment: n_ext", pi.n_ext, 2);
 	CHECK_U64("ipv6 first fragment: payload_len", pi.payload_len, 40);
+	CHECK_U64("ipv6 first fragment: frag_off", pi.frag_off, PKT_FRAG_MF);
+	CHECK_U64("ipv6 first fragment: offset", pkt_frag_offset(&pi), 0);
+	CHECK_U64("ipv6 first fragment: more", pkt_frag_more(&pi), 1);
 	CHECK_U64("ipv6 fragment header cut: status",
 	          parse_exact(p.b, 54 + 8 + 7, &pi), PKT_ERR_IPV6_EXT_TRUNC);
 
@@ -587,6 +616,18 @@ static void test_ipv6_frags(void)
 	CHECK_U64("ipv6 later fragment: no ports", pi.sport | pi.dport, 0);
 	CHECK_U64("ipv6 later fragment: payload_off", pi.payload_off, 62);
 	CHECK_U64("ipv6 later fragment: payload_len", pi.payload_len, 3);
+	CHECK_U64("ipv6 later fragment: offset", pkt_frag_offset(&pi), 1448);
+	CHECK_U64("ipv6 later fragment: more", pkt_frag_more(&pi), 0);
+
+	pb_init(&p);
+	pb_eth(&p, 0x86dd);
+	pb_ipv6(&p, 44);
+	pb_frag6(&p, 17, 0x1fff, 1, 7);
+	pb_payload(&p, 8);
+	pb_finish(&p, 0);
+	CHECK_U64("ipv6 max offset, more: status", parse(&p, &pi), PKT_OK);
+	CHECK_U64("ipv6 max offset, more: offset", pkt_frag_offset(&pi), 65528);
+	CHECK_U64("ipv6 max offset, more: more", pkt_frag_more(&pi), 1);
 
 	/* atomic fragment (offset 0, no MF): parsed through, not a fragment */
 	pb_init(&p);
@@ -598,6 +639,7 @@ static void test_ipv6_frags(void)
 	CHECK_U64("ipv6 atomic fragment: status", parse(&p, &pi), PKT_OK);
 	CHECK_U64("ipv6 atomic fragment: frag", pi.frag, PKT_FRAG_NONE);
 	CHECK_U64("ipv6 atomic fragment: flags", pi.tcp_flags, FLOW_TCP_FIN);
+	CHECK_U64("ipv6 atomic fragment: frag_off", pi.frag_off, 0);
 
 	/* fragment header with a payload length that cannot hold it */
 	pb_set16(&p, 18, 4);
