@@ -30,6 +30,12 @@
  * direction, each segment start a candidate message boundary) and probed
  * again as more arrive; beyond DET_GIVE_UP bytes without a match the
  * connection is left to L3/L4 (counted). UDP: up to UDP_PROBES datagrams.
+ *
+ * IP fragments. Every fragment counts in its flow (later ones by the first
+ * one's ports, frag_ports()). UDP fragments of connections whose L7 is on
+ * or being detected are reassembled (ip_reasm.c), and the whole datagram
+ * goes through udp_input() like any other, at the time of the fragment that
+ * completed it; a connection without L7 keeps none of their bytes.
  */
 #include "pipeline.h"
 
@@ -38,6 +44,7 @@
 #include "identity.h"
 #include "policy_bpf.h"
 #include "policy_event.h"
+#include "ip_reasm.h"
 #include "l7.h"
 #include "tcp_reasm.h"
 #include "hash_mix.h"
@@ -176,6 +183,7 @@ struct pl_counters {
 	uint64_t flows_started, flows_updated, flows_ended;
 	uint64_t tcp_syn_reuse, tcp_rst, tcp_midstream, tcp_after_close_bytes;
 	uint64_t udp_datagrams, udp_truncated, udp_fragmented;
+	uint64_t udp_reassembled, udp_reassembled_untracked;
 	uint64_t det_attached[L7_PROTO_MAX];
 	uint64_t det_by_port_hint, det_discarded_bytes, det_gave_up, det_oom;
 	uint64_t events, events_l34, events_l7, events_oom, events_unwanted;
@@ -231,6 +239,7 @@ struct pipeline {
 	size_t n_topics;
 
 	struct frag_slot frags[FRAG_SLOTS];
+	struct ip_reasm *reasm;       /* UDP datagrams of L7 connections */
 
 	struct conn_slab *slabs;      /* connections are carved from these */
 	size_t slab_used;             /* connections handed out of slabs (the newest one) */
@@ -1340,10 +1349,6 @@ static void udp_input(struct pipeline *p, struct conn *c, int side, const struct
 	if (c->l7 == L7S_OFF || !len)
 		return;
 	p->c.udp_datagrams++;
-	if (pi->frag != PKT_FRAG_NONE) {
-		p->c.udp_fragmented++;
-		return;
-	}
 	if (avail < len) {
 		p->c.udp_truncated++;
 		return;
@@ -1390,6 +1395,61 @@ static bool frag_ports(struct pipeline *p, const struct pkt_info *pi, uint16_t *
 	return true;
 }
 
+/* A UDP fragment (see the top of the file). c: the connection it counted
+ * in, NULL when its first fragment has not been seen (it may still come:
+ * the fragment is held). The datagram's connection is found again by the
+ * ports in its UDP header. */
+static void frag_input(struct pipeline *p, struct conn *c, const struct pkt_info *pi,
+                       const uint8_t *frame, uint32_t caplen, uint64_t ts,
+                       uint32_t ifindex, const char *ifname)
+{
+	struct ip_frag f = {
+		.family = pi->family, .proto = pi->proto, .saddr = pi->saddr, .daddr = pi->daddr,
+		.id = pi->frag_id, .offset = pkt_frag_offset(pi), .more = pkt_frag_more(pi),
+	};
+	if (c && c->l7 == L7S_OFF) {
+		ip_reasm_discard(p->reasm, &f);
+		return;
+	}
+	/* the fragment's bytes: the first one's from its UDP header on */
+	const uint32_t start = pi->frag == PKT_FRAG_FIRST ? pi->l4_off : pi->payload_off;
+	f.data = frame + start;
+	f.len = pi->payload_len + (pi->payload_off - start);
+	f.caplen = caplen > start ? caplen - start : 0;
+	if (f.caplen > f.len)
+		f.caplen = f.len;
+	p->c.udp_fragmented++;
+	const uint8_t *dg;
+	uint32_t n;
+	enum ip_reasm_result rc = ip_reasm_add(p->reasm, &f, ts, &dg, &n);
+	if (rc == IP_REASM_TRUNCATED)
+		p->c.udp_truncated++;
+	if (rc != IP_REASM_COMPLETE)
+		return;
+	/* 8 bytes at least: the first fragment parsed with its UDP header */
+	const uint16_t sport = (uint16_t)(dg[0] << 8 | dg[1]), dport = (uint16_t)(dg[2] << 8 | dg[3]);
+	const uint16_t vlan = pi->vlan_ids[0];
+	int side = 0;
+	struct conn *dc = conn_lookup(p, pi, sport, dport, vlan,
+	                              key_hash(pi->saddr, pi->daddr, sport, dport, vlan,
+	                                       pi->family, pi->proto), &side);
+	if (!dc || dc->l7 == L7S_OFF || n < 8) {
+		p->c.udp_reassembled_untracked++;
+		return;
+	}
+	struct pkt_info whole = *pi;
+	whole.frag = PKT_FRAG_NONE;
+	whole.frag_off = 0;
+	whole.sport = sport;
+	whole.dport = dport;
+	whole.payload_len = n - 8;
+	p->c.udp_reassembled++;
+	dc->ifindex = ifindex;
+	dc->ifname = ifname;
+	udp_input(p, dc, side, &whole, dg + 8, n - 8, ts);
+	dc->ifname = NULL;
+}
+
 int pipeline_packet(struct pipeline *p, uint64_t ts, const struct pkt_info *pi,
                     const uint8_t *frame, uint32_t caplen, uint32_t wire_len,
                     uint32_t ifindex, const char *ifname, uint8_t direction)
@@ -1410,6 +1470,8 @@ int pipeline_packet(struct pipeline *p, uint64_t ts, const struct pkt_info *pi,
 	flow_key_from_pkt(pi, ifindex, direction, &fk);
 	if (pi->frag != PKT_FRAG_NONE && !frag_ports(p, pi, &fk.sport, &fk.dport)) {
 		p->c.frag_unattributed++;
+		if (pi->proto == IPPROTO_UDP)
+			frag_input(p, NULL, pi, frame, caplen, ts, ifindex, ifname);
 		return 0;
 	}
 	if (pi->proto != IPPROTO_TCP && pi->proto != IPPROTO_UDP && pi->proto != IPPROTO_SCTP &&
@@ -1463,8 +1525,15 @@ int pipeline_packet(struct pipeline *p, uint64_t ts, const struct pkt_info *pi,
 
 	if (started)
 		emit_l34(p, c, side, FE_STATS_START, ts);
-	if (pi->frag == PKT_FRAG_LATER)
+	if (pi->frag != PKT_FRAG_NONE && pi->proto == IPPROTO_UDP) {
+		frag_input(p, c, pi, frame, caplen, ts, ifindex, ifname);
+		c->ifname = NULL;
 		return 0;
+	}
+	if (pi->frag == PKT_FRAG_LATER) {
+		c->ifname = NULL;
+		return 0;
+	}
 
 	uint32_t avail = 0;
 	if (caplen > pi->payload_off) {
@@ -1499,11 +1568,13 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 	if (now_ns > p->now_ns)
 		p->now_ns = now_ns;
 	expire(p, p->now_ns);
+	ip_reasm_expire(p->reasm, p->now_ns);
 }
 
 void pipeline_flush(struct pipeline *p, uint64_t now_ns)
 {
 	pipeline_tick(p, now_ns);
+	ip_reasm_expire_all(p->reasm);   /* incomplete at the end: counted as timeouts */
 	const uint64_t t = p->now_ns;
 	while (!list_empty(&p->idle)) {
 		struct dflow *d = container_of(p->idle.next, struct dflow, idle_link);
@@ -1552,6 +1623,13 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 		goto fail;
 	p->mask = nb - 1;
 	tcp_reasm_pool_init(&p->pool, cfg->max_total_buffer, cfg->max_conn_buffer);
+	const struct ip_reasm_config rcfg = {
+		.max_datagrams = IP_REASM_DEFAULT_DATAGRAMS,
+		.max_bytes = IP_REASM_DEFAULT_BYTES,
+		.timeout_ns = IP_REASM_DEFAULT_TIMEOUT_NS,
+	};
+	if (!(p->reasm = ip_reasm_new(&rcfg)))
+		goto fail;
 	if ((p->dns_borrowed = cfg->dns_cache != NULL))
 		p->dns = cfg->dns_cache;
 	else if (!(p->dns = dns_cache_new(cfg->dns_cache_size, cfg->dns_min_ttl_s)))
@@ -1608,6 +1686,7 @@ void pipeline_free(struct pipeline *p)
 	for (size_t i = 0; i < p->n_topics; i++)
 		free(p->topics[i].name);
 	free(p->topics);
+	ip_reasm_free(p->reasm);
 	if (!p->dns_borrowed)
 		dns_cache_free(p->dns);
 	if (p->redact)
@@ -1640,6 +1719,7 @@ size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out,
 	struct dns_cache_stats ds;
 	dns_cache_get_stats(p->dns, &ds);
 	const struct tcp_reasm_stats *rs = &p->pool.st;
+	const struct ip_reasm_stats *rst = ip_reasm_get_stats(p->reasm);
 	const struct pl_counters *c = &p->c;
 	size_t n = 0;
 #define PUT(nm, v) do { if (n < max) { out[n].name = (nm); out[n].value = (v); } n++; } while (0)
@@ -1677,6 +1757,21 @@ size_t pipeline_counters(const struct pipeline *p, struct pipeline_counter *out,
 	PUT("udp.datagrams", c->udp_datagrams);
 	PUT("udp.truncated", c->udp_truncated);
 	PUT("udp.fragmented", c->udp_fragmented);
+	PUT("udp.reassembled", c->udp_reassembled);
+	PUT("udp.reassembled_untracked", c->udp_reassembled_untracked);
+	PUT("ip_reasm.duplicates", rst->duplicates);
+	PUT("ip_reasm.discarded_fragments", rst->discarded_fragments);
+	PUT("ip_reasm.timeouts", rst->timeouts);
+	PUT("ip_reasm.overlaps", rst->overlaps);
+	PUT("ip_reasm.truncated", rst->truncated);
+	PUT("ip_reasm.too_big", rst->too_big);
+	PUT("ip_reasm.malformed", rst->malformed);
+	PUT("ip_reasm.limit_drops", rst->limit_drops);
+	PUT("ip_reasm.oom", rst->oom);
+	PUT("ip_reasm.l7_off_drops", rst->discarded);
+	PUT("ip_reasm.in_progress", rst->in_progress);
+	PUT("memory.ip_reasm_bytes", rst->held_bytes);
+	PUT("memory.ip_reasm_bytes_peak", rst->held_bytes_peak);
 	for (int i = L7_PROTO_NONE + 1; i < L7_PROTO_MAX; i++)
 		PUT(proto_names[i] ? proto_names[i] : "l7.detected.other", c->det_attached[i]);
 	PUT("l7.detected_by_port_hint", c->det_by_port_hint);

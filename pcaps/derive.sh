@@ -31,3 +31,12 @@ $RW linktype $base link/raw.pcap raw
 $RW linktype http/ipv6.pcap link/null-ipv6.pcap null
 $RW linktype $base link/loop.pcap loop
 editcap -F pcapng $base link/pcapng.pcapng
+
+# fragmented DNS answers (dns/frag.pcap): reordered, a hole, duplicates,
+# overlaps, snap length 300
+FR=dns/frag_rewrite.py
+$FR reverse dns/frag.pcap dns/frag-reverse.pcap
+$FR drop dns/frag.pcap dns/frag-hole.pcap --which 1,4
+$FR dup dns/frag.pcap dns/frag-dup.pcap --which 1,2
+$FR overlap dns/frag.pcap dns/frag-overlap.pcap --which 1,2
+editcap -s 300 dns/frag.pcap dns/frag-snap300.pcap

@@ -127,7 +127,8 @@ CONF
 	return 1
 }
 
-# dnsmasq on the server, authoritative for *.test from a hosts file.
+# dnsmasq on the server, authoritative for *.test from a hosts file;
+# arguments: more dnsmasq options.
 dnsmasq_start() {
 	local d=$LAB_TMP/dns
 	mkdir -p "$d"
@@ -140,7 +141,7 @@ dnsmasq_start() {
 	ip netns exec "$NS_S" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
 		--addn-hosts="$d/hosts" --listen-address="$S4,$S6" --bind-interfaces \
 		--local=/test/ --domain-needed --cname=www.test,web.test --local-ttl=300 \
-		--mx-host=test,mail.test,10 --pid-file="$d/pid" --user=root 2>"$d/log" &
+		--mx-host=test,mail.test,10 --pid-file="$d/pid" --user=root "$@" 2>"$d/log" &
 	LAB_PIDS+=("$!")
 	for _ in $(seq 50); do
 		in_c dig +short +time=1 +tries=1 @"$S4" web.test >/dev/null 2>&1 && return 0

@@ -1,5 +1,5 @@
 /* libFuzzer target for the whole replay path: frames -> pkt_parse.h ->
- * l7/pipeline.c (connection table, timeouts, reassembly, detection, every
+ * l7/pipeline.c (connection table, timeouts, TCP and IP reassembly, detection, every
  * parser linked in) -> Hubble JSON. Small bounds so that every limit is hit.
  *
  *   input: repeated [2 bytes length][1 byte: bit 0 raw IP (else Ethernet),
@@ -78,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pipeline_counter cs[512];
 	size_t n = pipeline_counters(p, cs, 512);
 	for (size_t k = 0; k < n && k < 512; k++)
-		if (strcmp(cs[k].name, "memory.buffered_bytes") == 0 && cs[k].value != 0)
+		if ((strcmp(cs[k].name, "memory.buffered_bytes") == 0 ||
+		     strcmp(cs[k].name, "memory.ip_reasm_bytes") == 0) && cs[k].value != 0)
 			abort();   /* everything released at the end */
 	pipeline_free(p);
 	fe_buf_free(&out);

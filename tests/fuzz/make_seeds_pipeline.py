@@ -7,7 +7,8 @@ import struct
 
 CAPS = ["http/keepalive.pcap", "http/pipelining.pcap", "http/ipv6.pcap", "http/gap-body.pcap",
         "http/reorder.pcap", "dns/udp.pcap", "dns/tcp.pcap", "dns/truncated-retry.pcap",
-        "dns/then-http.pcap", "link/raw.pcap", "kafka/kcat.pcap"]
+        "dns/then-http.pcap", "link/raw.pcap", "kafka/kcat.pcap",
+        "dns/frag.pcap", "dns/frag-reverse.pcap", "dns/frag-overlap.pcap"]
 OUT = "tests/fuzz/corpus/fuzz_pipeline"
 
 

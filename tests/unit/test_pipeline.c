@@ -475,6 +475,122 @@ static void test_udp(void)
 	pipeline_free(p);
 }
 
+/* UDP fragments: dg is the whole UDP datagram (header included), sent as
+ * IPv4 fragments [off, off + len) of it with IP id 77; cut: bytes the
+ * capture left out of this fragment. */
+static uint8_t dg[64];
+static size_t dg_len;
+
+static void udp_dgram(uint16_t sport, uint16_t dport, const char *payload)
+{
+	size_t n = strlen(payload);
+	dg_len = 8 + n;
+	dg[0] = (uint8_t)(sport >> 8); dg[1] = (uint8_t)sport;
+	dg[2] = (uint8_t)(dport >> 8); dg[3] = (uint8_t)dport;
+	dg[4] = (uint8_t)(dg_len >> 8); dg[5] = (uint8_t)dg_len;
+	dg[6] = dg[7] = 0;
+	memcpy(dg + 8, payload, n);
+}
+
+static void send_frag(struct pipeline *p, uint64_t ts, int from, uint16_t id, size_t off, size_t len,
+                      size_t cut)
+{
+	uint8_t b[128];
+	bool more = off + len < dg_len;
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	b[2] = (uint8_t)((20 + len) >> 8);
+	b[3] = (uint8_t)(20 + len);
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	uint16_t fo = (uint16_t)(off / 8 | (more ? 0x2000 : 0));
+	b[6] = (uint8_t)(fo >> 8);
+	b[7] = (uint8_t)fo;
+	b[8] = 64;
+	b[9] = IPPROTO_UDP;
+	uint8_t sa[4] = { 198, 18, 0, (uint8_t)from }, da[4] = { 198, 18, 0, (uint8_t)(3 - from) };
+	memcpy(b + 12, sa, 4);
+	memcpy(b + 16, da, 4);
+	memcpy(b + 20, dg + off, len);
+	struct pkt_info pi;
+	int st = pkt_parse_l3(b, b + 20 + len - cut, 0, 0x0800, &pi);
+	if (st == PKT_OK)
+		pipeline_packet(p, ts, &pi, b, (uint32_t)(20 + len - cut), (uint32_t)(20 + len), 0, NULL, 0);
+	else
+		pipeline_parse_error(p, st);
+}
+
+static void test_udp_fragments(void)
+{
+	/* in order: one datagram for the parser, at the last fragment's time */
+	struct pipeline *p = mk_default();
+	send_ip(p, S(1), B, IPPROTO_UDP, 40000, 5353, 0, 0, 0, "REQ a\n", 6, 0);
+	udp_dgram(5353, 40000, "RSP fragmented answer, 40 bytes long!!\n");
+	send_frag(p, S(2), A, 77, 0, 16, 0);
+	send_frag(p, S(2) + 1, A, 77, 16, 16, 0);
+	send_frag(p, S(2) + 2, A, 77, 32, dg_len - 32, 0);
+	CHECK_STR("udp fragments: reassembled, once", plog,
+	          "[create 198.18.0.2:40000->198.18.0.1:5353]<SREQ a\n><CRSP fragmented answer, 40 bytes long!!\n>");
+	struct flow_event *e = nth_l7(1);
+	CHECK("udp fragments: event at the last fragment's time, with the ports",
+	      e && e->time_ns == S(2) + 2 && e->sport == 5353 && e->dport == 40000);
+	CHECK_U64("udp fragments: counted", counter(p, "udp.reassembled"), 1);
+	CHECK_U64("udp fragments: fragments counted", counter(p, "udp.fragmented"), 3);
+	CHECK_U64("udp fragments: nothing held", counter(p, "memory.ip_reasm_bytes"), 0);
+
+	/* reversed: the later fragments are held until their first comes */
+	reset();
+	udp_dgram(5353, 40000, "RSP second answer, in reverse order!!!\n");
+	send_frag(p, S(3), A, 78, 32, dg_len - 32, 0);
+	send_frag(p, S(3) + 1, A, 78, 16, 16, 0);
+	CHECK("udp fragments reversed: held", counter(p, "memory.ip_reasm_bytes") > 24 && count_l7() == 0);
+	send_frag(p, S(3) + 2, A, 78, 0, 16, 0);
+	CHECK_STR("udp fragments reversed: reassembled", plog, "<CRSP second answer, in reverse order!!!\n>");
+	CHECK_U64("udp fragments reversed: later ones not in a flow (L3/L4 as before)",
+	          counter(p, "packets.fragment_unattributed"), 2);
+
+	/* a lost fragment: the rest times out in capture time */
+	reset();
+	send_frag(p, S(4), A, 79, 0, 16, 0);
+	send_frag(p, S(4) + 1, A, 79, 32, dg_len - 32, 0);
+	send_frag(p, S(34), A, 79, 16, 16, 0);
+	CHECK("udp fragment lost: nothing parsed", !strstr(plog, "RSP") && counter(p, "ip_reasm.timeouts") == 1);
+
+	/* a fragment the snap length cut: the datagram is truncated */
+	reset();
+	send_frag(p, S(40), A, 80, 0, 16, 0);
+	send_frag(p, S(40) + 1, A, 80, 16, 16, 3);
+	send_frag(p, S(40) + 2, A, 80, 32, dg_len - 32, 0);
+	CHECK("udp fragment cut: nothing parsed", plog[0] == '\0');
+	CHECK_U64("udp fragment cut: udp.truncated", counter(p, "udp.truncated"), 1);
+	CHECK_U64("udp fragment cut: ip_reasm.truncated", counter(p, "ip_reasm.truncated"), 1);
+	CHECK_U64("udp fragment cut: the rest discarded", counter(p, "ip_reasm.discarded_fragments"), 1);
+	pipeline_flush(p, S(41));
+	CHECK("udp fragments: flow counts every fragment", counter(p, "udp.reassembled") == 2 &&
+	                                                   counter(p, "ip_reasm.in_progress") == 0);
+	pipeline_free(p);
+
+	/* a connection without L7 keeps no fragment bytes */
+	p = mk_default();
+	for (int i = 0; i < 8; i++)
+		send_ip(p, S(1) + (uint64_t)i, A, IPPROTO_UDP, 7000, 7001, 0, 0, 0, "xx", 2, 0);
+	CHECK_U64("udp fragments, L7 off: gave up", counter(p, "l7.undetected_conns"), 1);
+	udp_dgram(7000, 7001, "RSP not for any parser, 40 bytes long!\n");
+	send_frag(p, S(2), A, 81, 0, 16, 0);
+	send_frag(p, S(2) + 1, A, 81, 16, 16, 0);
+	CHECK("udp fragments, L7 off: none held", counter(p, "memory.ip_reasm_bytes_peak") == 0 &&
+	                                          counter(p, "udp.fragmented") == 0);
+	/* ... also when later fragments came first (held until the first
+	 * says whose they are) */
+	send_frag(p, S(3), A, 82, 32, dg_len - 32, 0);
+	CHECK("udp fragments, L7 off, first not seen: held", counter(p, "memory.ip_reasm_bytes") > 0);
+	send_frag(p, S(3) + 1, A, 82, 0, 16, 0);
+	CHECK("udp fragments, L7 off, first seen: dropped", counter(p, "memory.ip_reasm_bytes") == 0 &&
+	                                                    counter(p, "ip_reasm.l7_off_drops") == 1);
+	CHECK("udp fragments, L7 off: nothing parsed", count_l7() == 0);
+	pipeline_free(p);
+}
+
 static void test_timeouts(void)
 {
 	struct pipeline_config cfg;
@@ -673,6 +789,7 @@ int main(void)
 	test_detection_buffering();
 	test_switch();
 	test_udp();
+	test_udp_fragments();
 	test_timeouts();
 	test_bounds();
 	test_rst_and_reuse();
