@@ -4,7 +4,11 @@
 # client over UDP and TCP, IPv4 and IPv6 transport. flowd must report one
 # query and one response event per dig exchange, with the right rcodes,
 # and the same L7 events as `flowctl replay` of a tcpdump capture of the
-# same interface. Then the client pings the addresses the answers gave:
+# same interface. The veths' MTU is 1280 and big.example.test has a 3 KB
+# TXT record: its answers (dig +bufsize=4096, IPv4 and IPv6) leave the
+# server in fragments, which the TC program hands over (later fragments by
+# the kernel's frag_ports) and the pipeline reassembles. Then the client
+# pings the addresses the answers gave:
 # the L3/L4 events of those flows carry the names (destination_names on
 # the requests, source_names on the replies), as replay's do.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -16,8 +20,12 @@ addr_add "$C" "$CI" 198.18.0.1/24; addr_add "$S" "$SI" 198.18.0.2/24
 addr_add "$C" "$CI" 2001:db8::1/64; addr_add "$S" "$SI" 2001:db8::2/64
 # www.example.test's addresses live on the server too: pings reach them
 addr_add "$S" "$SI" 198.18.0.80/24; addr_add "$S" "$SI" 2001:db8::80/64
+ip -n "$C" link set "$CI" mtu 1280; ip -n "$S" link set "$SI" mtu 1280
+big_txt=big.example.test
+for i in $(seq 1 12); do big_txt+=",\"string $i: $(printf '%0240d' "$i")\""; done
 dnsmasq_start "$S" --listen-address=198.18.0.2 --listen-address=2001:db8::2 --local=/example.test/ \
-	--host-record=www.example.test,198.18.0.80,2001:db8::80 --address=/api.example.test/198.18.0.81
+	--host-record=www.example.test,198.18.0.80,2001:db8::80 --address=/api.example.test/198.18.0.81 \
+	--edns-packet-max=4096 --txt-record="$big_txt"
 check "setup: dnsmasq answers" wait_until 5 sh -c \
 	"ip netns exec $C dig +short +time=1 +tries=1 @198.18.0.2 www.example.test A | grep -q 198.18.0.80"
 
@@ -40,6 +48,8 @@ dig_q @198.18.0.2 +tcp www.example.test A
 dig_q @198.18.0.2 +tcp nothing.example.test A
 dig_q @2001:db8::2 www.example.test AAAA
 dig_q @2001:db8::2 +tcp api.example.test A
+dig_q @198.18.0.2 +bufsize=4096 big.example.test TXT
+dig_q @2001:db8::2 +bufsize=4096 big.example.test TXT
 ip netns exec "$C" ping -c 2 -i 0.2 -W 1 198.18.0.80 >/dev/null || fail "ping 198.18.0.80"
 ip netns exec "$C" ping -c 2 -i 0.2 -W 1 2001:db8::80 >/dev/null || fail "ping 2001:db8::80"
 sleep 0.3
@@ -48,7 +58,7 @@ stop_wait "$FLOWD_PID"
 check_eq "flowd exits 0" "$?" 0
 
 n=$(grep -c . "$RCODES")
-check_eq "dig made 9 exchanges" "$n" 9
+check_eq "dig made 11 exchanges" "$n" 11
 check_eq "dig saw 3 NXDOMAIN" "$(grep -c NXDOMAIN "$RCODES")" 3
 "$FLOWCTL" replay -o json "$pcap" >"$T_TMP/replay.json" || fail "flowctl replay failed"
 "$PY" "$TOP/tests/lib/l7_compare.py" dns "$ev" "$T_TMP/replay.json" \
@@ -57,6 +67,12 @@ check_eq "dig saw 3 NXDOMAIN" "$(grep -c NXDOMAIN "$RCODES")" 3
 	T_FAILS=$((T_FAILS + 1))
 check "the A answer is there" grep -q '"query":"www.example.test.","ips":\["198.18.0.80"\]' "$ev"
 check "the AAAA answer is there" grep -q '"query":"www.example.test.","ips":\["2001:db8::80"\]' "$ev"
+frags=$(tshark -n -r "$pcap" -Y "ip.flags.mf == 1 || ip.frag_offset > 0 || ipv6.fraghdr" 2>/dev/null | wc -l)
+check "the big answers were fragmented on the wire ($frags fragments)" test "$frags" -ge 6
+big() { jq -c 'select(.flow.l7.type == "RESPONSE" and .flow.l7.dns.query == "big.example.test.") |
+	[.flow.IP.ipVersion, .flow.l7.dns.rrtypes]' "$1" | sort | tr -d '\n'; }
+check_eq "the fragmented TXT answers are there, IPv4 and IPv6" "$(big "$ev")" \
+	'["IPv4",["TXT"]]["IPv6",["TXT"]]'
 check "no ring loss" grep -q ' l7_lost_ring_full=0 ' "$log"
 
 # names_of FILE: "source destination source_names destination_names" of
@@ -81,5 +97,10 @@ counter() { grep 'flowd: counters:' "$log" | tail -1 | tr ' ' '\n' | sed -n "s/^
 check_eq "counter dns_cache_entries (www, api: v4 and v6)" "$(counter dns_cache_entries)" 3
 check_eq "counter pipeline.l7.detected.dns (one per dig)" "$(counter pipeline.l7.detected.dns)" "$n"
 check_eq "counter pipeline.events.l7" "$(counter pipeline.events.l7)" $((2 * n))
-check_eq "counter pipeline.udp.datagrams (6 exchanges over UDP)" "$(counter pipeline.udp.datagrams)" 12
+check_eq "counter pipeline.udp.datagrams (8 exchanges over UDP)" "$(counter pipeline.udp.datagrams)" 16
+check_eq "counter pipeline.udp.reassembled (the 2 big answers)" "$(counter pipeline.udp.reassembled)" 2
+check_eq "counter pipeline.udp.fragmented = the fragments on the wire" "$(counter pipeline.udp.fragmented)" "$frags"
+for c in timeouts overlaps truncated malformed limit_drops discarded_fragments; do
+	check_eq "counter pipeline.ip_reasm.$c" "$(counter pipeline.ip_reasm.$c)" 0
+done
 t_done
