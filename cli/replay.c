@@ -796,6 +796,10 @@ int cmd_replay(int argc, char **argv)
 		                 !filters_use(f, "source_fqdn") && !filters_use(f, "destination_fqdn");
 		a.cfg.no_http_headers = a.cfg.no_summary && !fe_field_mask_wants(mask, "l7.http.headers") &&
 		                        !filters_use(f, "http_header");
+		a.cfg.no_uuid = !fe_field_mask_wants(mask, "uuid") && !filters_use(f, "uuid");
+		/* names are the DNS cache's only reader (and --stats its counters) */
+		if (a.cfg.no_names && !a.stats)
+			a.cfg.dns_cache_size = 0;
 	}
 	/* json (field mask or not) is encoded here in large blocks; the text
 	 * formats go through the shared printer */

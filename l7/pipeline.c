@@ -356,7 +356,10 @@ out:
 static void emit_ex(struct pipeline *p, const struct conn *c, struct flow_event *ev,
                     bool policy_verdict)
 {
-	make_uuid(ev->uuid, p->cfg.uuid_seed, p->seq++);
+	if (p->cfg.no_uuid)
+		p->seq++;
+	else
+		make_uuid(ev->uuid, p->cfg.uuid_seed, p->seq++);
 	if (ev->verdict == FE_VERDICT_UNKNOWN)
 		ev->verdict = FE_FORWARDED;
 	if (ev->has_ip && !p->cfg.no_names && dns_cache_has_entries(p->dns))

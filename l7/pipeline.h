@@ -52,6 +52,8 @@ struct pipeline_config {
 	bool no_summary;                  /* Summary of L7 events stays empty */
 	bool no_names;                    /* source_names / destination_names stay empty */
 	bool no_http_headers;             /* l7.http.headers stays empty */
+	bool no_uuid;                     /* uuid stays empty (its sequence number is
+	                                   * still taken: the others do not move) */
 	uint64_t uuid_seed;               /* event uuids derive from seed + sequence:
 	                                   * replay output is deterministic */
 	/* Parsers to detect (tests, fuzzing; one per enum l7_proto); NULL: every
