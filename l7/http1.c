@@ -66,6 +66,11 @@ struct h1_dir {
 	char ext_method[24];  /* request: extension method llhttp was shown as GET */
 	uint64_t msg_ts;
 	uint64_t body_bytes, gap_bytes;
+	/* llhttp is inside a Content-Length body that goes on past the last
+	 * bytes it was given (its on_body span reached their end): the next
+	 * segments that end before the body does are only counted (feed) */
+	bool mid_body;
+	const char *body_end;      /* end of the last on_body span */
 	struct flow_event *held;   /* response waiting for its body to end */
 	/* resynchronisation: a line start that may begin a message */
 	bool line_start;
@@ -226,7 +231,7 @@ static void queue_placeholder(struct h1_state *st)
 static void msg_reset(struct h1_dir *d)
 {
 	d->len = d->url_len = d->n_hdrs = 0;
-	d->field_open = d->truncated = d->interim = false;
+	d->field_open = d->truncated = d->interim = d->mid_body = false;
 	d->body_bytes = d->gap_bytes = 0;
 }
 
@@ -292,6 +297,30 @@ static const struct h1_hdr *find_hdr(const struct h1_dir *d, const char *name)
 			return h;
 	}
 	return NULL;
+}
+
+/* The headers a request's handling reads, found in one pass (the first
+ * of each name, as find_hdr() finds it). */
+struct req_hdrs {
+	const struct h1_hdr *host, *upgrade, *expect, *xrid;
+};
+
+static void find_req_hdrs(const struct h1_dir *d, struct req_hdrs *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < d->n_hdrs; i++) {
+		const struct h1_hdr *h = &d->hdrs[i];
+		const char *nm = d->buf + h->name_off;
+		const struct h1_hdr **slot = NULL;
+		switch (h->name_len) {
+		case 4: slot = strncasecmp(nm, "host", 4) == 0 ? &r->host : NULL; break;
+		case 6: slot = strncasecmp(nm, "expect", 6) == 0 ? &r->expect : NULL; break;
+		case 7: slot = strncasecmp(nm, "upgrade", 7) == 0 ? &r->upgrade : NULL; break;
+		case 12: slot = strncasecmp(nm, "x-request-id", 12) == 0 ? &r->xrid : NULL; break;
+		}
+		if (slot && !*slot)
+			*slot = h;
+	}
 }
 
 static bool hdr_has_token(const struct h1_dir *d, const struct h1_hdr *h, const char *tok)
@@ -458,7 +487,9 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	                                      : llhttp_method_name((llhttp_method_t)p->method);
 	const char *target = d->buf ? d->buf : "";
 	size_t target_len = d->url_len;
-	const struct h1_hdr *host = find_hdr(d, "host");
+	struct req_hdrs rh;
+	find_req_hdrs(d, &rh);
+	const struct h1_hdr *host = rh.host;
 	const char *hv = NULL;
 	size_t hn = 0;
 	if (host)
@@ -478,9 +509,9 @@ static int request_headers_complete(struct h1_state *st, struct h1_dir *d, llhtt
 	r.head = p->method == HTTP_HEAD && !d->ext_method[0];
 	r.connect = p->method == HTTP_CONNECT;
 	r.upgrade = p->upgrade;
-	r.h2c = p->upgrade && hdr_has_token(d, find_hdr(d, "upgrade"), "h2c");
-	r.expect_continue = hdr_has_token(d, find_hdr(d, "expect"), "100-continue");
-	r.xrid = hdr_dup(d, find_hdr(d, "x-request-id"));
+	r.h2c = p->upgrade && hdr_has_token(d, rh.upgrade, "h2c");
+	r.expect_continue = hdr_has_token(d, rh.expect, "100-continue");
+	r.xrid = hdr_dup(d, rh.xrid);
 	if (r.h2c)
 		r.fields = fields_dup(d, &r.n_fields);
 
@@ -577,8 +608,9 @@ static int cb_headers_complete(llhttp_t *p)
 
 static int cb_body(llhttp_t *p, const char *at, size_t n)
 {
-	(void)at;
-	dir_from_parser(p)->body_bytes += n;
+	struct h1_dir *d = dir_from_parser(p);
+	d->body_bytes += n;
+	d->body_end = at + n;
 	return 0;
 }
 
@@ -636,6 +668,14 @@ static int message_start(const char *s, size_t n, bool response)
 				return 0;
 		return s[12] == ' ' || s[12] == '\r' || s[12] == '\n' ? 1 : 0;
 	}
+	/* most bytes start no method: the initials of h1_methods[] say so */
+#define INITIAL(c) (1u << ((c) - 'A'))
+	static const uint32_t initials = INITIAL('A') | INITIAL('B') | INITIAL('C') | INITIAL('D') |
+		INITIAL('G') | INITIAL('H') | INITIAL('L') | INITIAL('M') | INITIAL('N') | INITIAL('O') |
+		INITIAL('P') | INITIAL('R') | INITIAL('S') | INITIAL('T') | INITIAL('U');
+#undef INITIAL
+	if (n && (s[0] < 'A' || s[0] > 'Z' || !(initials >> (s[0] - 'A') & 1)))
+		return 0;
 	int need_more = 0;
 	for (size_t i = 0; i < sizeof(h1_methods) / sizeof(h1_methods[0]); i++) {
 		if (n && h1_methods[i][0] != s[0])
@@ -718,6 +758,7 @@ static void start_resync(struct h1_dir *d, bool at_boundary)
 {
 	d->mode = M_RESYNC;
 	d->phase = PH_IDLE;
+	d->mid_body = false;
 	d->line_start = at_boundary;
 	d->carry_len = 0;
 }
@@ -857,6 +898,15 @@ static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
 		case M_PARSE:
 			break;
 		}
+		if (d->mid_body && n < d->p.content_length) {
+			/* what llhttp does with these bytes (consume_content_length
+			 * and its on_body span), without the call: most segments of
+			 * a response are body */
+			d->p.content_length -= n;
+			d->body_bytes += n;
+			return;
+		}
+		d->mid_body = false;
 		if (d == &st->d[0] && st->expect_skip) {
 			/* the server answered before the 100-continue body: if the
 			 * client goes on with a new request, there is no body */
@@ -886,9 +936,14 @@ static void feed(struct h1_state *st, struct h1_dir *d, const char *p, size_t n)
 				d->ext_method[0] = '\0';
 			}
 		}
+		d->body_end = NULL;
 		llhttp_errno_t err = llhttp_execute(&d->p, p, n);
-		if (err == HPE_OK)
+		if (err == HPE_OK) {
+			d->mid_body = d->phase == PH_BODY && !d->interim && d->body_end == p + n &&
+			              (d->p.flags & (F_CONTENT_LENGTH | F_CHUNKED)) == F_CONTENT_LENGTH &&
+			              d->p.content_length > 0;
 			return;
+		}
 		const char *pos = llhttp_get_error_pos(&d->p);
 		if (!pos || pos < p || pos > p + n)
 			pos = p + n;
@@ -1084,6 +1139,7 @@ static void h1_gap(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t le
 	st->ctx = ctx;
 	st->ts = ts_ns;
 	struct h1_dir *d = &st->d[dir];
+	d->mid_body = false;
 	switch (d->mode) {
 	case M_STOPPED:
 		return;
@@ -1163,6 +1219,7 @@ static void h1_close(void *state, struct l7_ctx *ctx, enum l7_dir dir, uint64_t 
 	if (d->closed)
 		return;
 	d->closed = true;
+	d->mid_body = false;
 	if (d->mode == M_PARSE) {
 		if (d->phase == PH_BODY && !d->interim) {
 			if (llhttp_message_needs_eof(&d->p)) {
