@@ -471,13 +471,24 @@ size_t fe_format_rfc3339(uint64_t ns, char buf[32])
 	return (size_t)(p - buf);
 }
 
+/* Every event prints its time twice (flow.time and the response's time):
+ * the second is a copy of the first. */
+static _Thread_local struct {
+	uint64_t ns;
+	size_t len;          /* 0: nothing kept */
+	char text[34];       /* quoted */
+} w_time_last;
+
 static void w_time(struct jw *w, uint64_t ns)
 {
-	char buf[32];
-	size_t n = fe_format_rfc3339(ns, buf);
-	w_char(w, '"');
-	w_raw(w, buf, n);
-	w_char(w, '"');
+	if (w_time_last.len == 0 || w_time_last.ns != ns) {
+		w_time_last.text[0] = '"';
+		size_t n = fe_format_rfc3339(ns, w_time_last.text + 1);
+		w_time_last.text[n + 1] = '"';
+		w_time_last.len = n + 2;
+		w_time_last.ns = ns;
+	}
+	w_raw(w, w_time_last.text, w_time_last.len);
 }
 
 /* --- field masks ---------------------------------------------------------------- */
