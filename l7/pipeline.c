@@ -220,6 +220,7 @@ struct pipeline {
 
 	struct conn **buckets;
 	size_t mask;
+	size_t max_buckets;           /* the table grows up to this (from max_flows) */
 	size_t n_conns;
 	struct list idle, active;     /* dflows by touch_ns / report_ns */
 
@@ -1129,6 +1130,28 @@ static void conn_release(struct pipeline *p, struct conn *c)
 	p->conn_free = c;
 }
 
+/* The table starts small and doubles as connections come (one per bucket
+ * on average): a capture with few connections keeps it in the cache. */
+static void table_grow(struct pipeline *p)
+{
+	size_t nb = (p->mask + 1) * 2;
+	struct conn **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;   /* longer chains, still correct */
+	for (size_t i = 0; i <= p->mask; i++) {
+		struct conn *c = p->buckets[i];
+		while (c) {
+			struct conn *next = c->hnext;
+			c->hnext = b[c->hash & (nb - 1)];
+			b[c->hash & (nb - 1)] = c;
+			c = next;
+		}
+	}
+	free(p->buckets);
+	p->buckets = b;
+	p->mask = nb - 1;
+}
+
 static struct conn *conn_new(struct pipeline *p, const struct pkt_info *pi, uint16_t sport,
                              uint16_t dport, uint16_t vlan, uint32_t hash)
 {
@@ -1136,6 +1159,8 @@ static struct conn *conn_new(struct pipeline *p, const struct pkt_info *pi, uint
 		p->c.table_full++;
 		return NULL;
 	}
+	if (p->n_conns > p->mask && p->mask + 1 < p->max_buckets)
+		table_grow(p);
 	struct conn *c = conn_alloc(p);
 	if (!c) {
 		p->c.table_full++;
@@ -1619,12 +1644,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 	p->l7cfg.max_pending = cfg->max_pending;
 	p->l7cfg.no_headers = cfg->no_http_headers;
 
-	size_t nb = 1024;
-	while (nb < cfg->max_flows && nb < ((size_t)1 << 22))
-		nb <<= 1;
-	if (!(p->buckets = calloc(nb, sizeof(*p->buckets))))
+	p->max_buckets = 1024;
+	while (p->max_buckets < cfg->max_flows && p->max_buckets < ((size_t)1 << 22))
+		p->max_buckets <<= 1;
+	if (!(p->buckets = calloc(1024, sizeof(*p->buckets))))
 		goto fail;
-	p->mask = nb - 1;
+	p->mask = 1023;
 	tcp_reasm_pool_init(&p->pool, cfg->max_total_buffer, cfg->max_conn_buffer);
 	const struct ip_reasm_config rcfg = {
 		.max_datagrams = IP_REASM_DEFAULT_DATAGRAMS,
