@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Policy file, model and evaluation; see policy.h for the semantics. */
 #include "policy.h"
+#include "regex_re2.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -655,24 +656,17 @@ static regex_t *compile_re(struct parser *ps, const ynode *n, const char *what)
 	const char *s = ycfg_str(&ps->y, n, what);
 	if (!s)
 		return NULL;
-	size_t len = strlen(s);
-	char *anch = malloc(len + 5);
 	regex_t *re = malloc(sizeof(*re));
-	if (!anch || !re) {
-		free(anch);
-		free(re);
+	if (!re) {
 		ps->oom = true;
 		return NULL;
 	}
-	/* Envoy (and so Cilium) matches the whole value */
-	snprintf(anch, len + 5, "^(%s)$", s);
-	int rc = regcomp(re, anch, REG_EXTENDED | REG_NOSUB);
-	free(anch);
-	if (rc) {
-		char msg[200];
-		regerror(rc, re, msg, sizeof(msg));
+	/* RE2 syntax and bounds, as Cilium's Go code and Envoy read it; Envoy
+	 * matches the whole value */
+	char msg[200];
+	if (re2_regcomp(re, s, true, msg, sizeof(msg))) {
 		free(re);
-		ycfg_error(&ps->y, n, "%s: bad regular expression \"%s\": %s", what, s, msg);
+		ycfg_error(&ps->y, n, "%s: \"%s\": %s", what, s, msg);
 		return NULL;
 	}
 	struct policy *p = ps->p;

@@ -126,7 +126,7 @@ err=$(rp --policy "$T_TMP/bad-pol.yaml" "$P/http/keepalive.pcap" 2>&1 >/dev/null
 check_eq "errors: policy file refused (exit 2)" "$rc" 2
 check_eq "errors: every policy problem with line and column" "$err" \
 "flowctl replay: $T_TMP/bad-pol.yaml:4:49: rules[0]: fromCIDR is for ingress rules; this rule is egress (use toCIDR)
-flowctl replay: $T_TMP/bad-pol.yaml:8:61: http.path: bad regular expression \"/api/(v1\": Unmatched ( or \\("
+flowctl replay: $T_TMP/bad-pol.yaml:8:61: http.path: \"/api/(v1\": invalid regular expression: Unmatched ( or \\("
 err=$(rp --policy /nonexistent.yaml "$P/http/keepalive.pcap" 2>&1 >/dev/null); rc=$?
 check "errors: a missing policy file says so (exit $rc: $err)" [ "$rc" -eq 2 -a -n "$err" ]
 
