@@ -8,10 +8,10 @@
 # Targets (issue 3): flowctl >= 30x faster than tshark, within 3x of the
 # bare read loop.
 #
-# Each command runs RUNS times (tshark TSHARK_RUNS times); per command the
-# report gives the best wall-clock time and the best CPU time (user + system
-# of the child, from bash's `time`, i.e. getrusage), each with the spread
-# over the runs (min-max). The targets are judged on CPU time: every
+# Each command runs RUNS times, in rounds (tshark TSHARK_RUNS times after);
+# per command the report gives the best wall-clock time and the best CPU
+# time (user + system of the child, from bash's `time`, i.e. getrusage),
+# each with the spread over the runs (min-max). The targets are judged on CPU time: every
 # command here is single-threaded, and CPU time does not count the time
 # other work on a shared machine takes the core away (wall-clock ratios of
 # the same build move by 20% and more there). Both ratios are printed.
@@ -34,20 +34,22 @@ TSHARK_FIELDS=(-e frame.time_epoch -e ip.src -e ip.dst -e tcp.srcport -e tcp.dst
 	-e udp.dstport -e http.request.method -e http.request.uri -e http.host -e http.response.code
 	-e dns.qry.name -e dns.a -e dns.flags.rcode)
 
-# measure N CMD...: runs CMD N times (stdout, stderr discarded) and prints
-# "wall_min wall_max cpu_min cpu_max" in seconds; cpu = user + system.
-measure() {
-	local n=$1; shift
-	local times="" t
-	for _ in $(seq "$n"); do
-		t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" >/dev/null 2>&1; } 2>&1 ) ||
-			{ echo "bench_replay: failed: $*" >&2; return 1; }
-		times+="$t"$'\n'
-	done
-	awk 'NF == 3 { w = $1; c = $2 + $3
-		if (NR == 1 || w < w0) w0 = w; if (NR == 1 || w > w1) w1 = w
-		if (NR == 1 || c < c0) c0 = c; if (NR == 1 || c > c1) c1 = c }
-		END { printf "%.3f %.3f %.3f %.3f\n", w0, w1, c0, c1 }' <<<"$times"
+# run NAME CMD...: runs CMD once (stdout, stderr discarded) and appends
+# "NAME wall user sys" (seconds) to $times.
+times=$(mktemp)
+trap 'rm -f "$times"' EXIT
+run() {
+	local name=$1 t; shift
+	t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" >/dev/null 2>&1; } 2>&1 ) ||
+		{ echo "bench_replay: failed: $*" >&2; return 1; }
+	echo "$name $t" >>"$times"
+}
+# summary NAME: "wall_min wall_max cpu_min cpu_max" of its runs; cpu = user + system.
+summary() {
+	awk -v k="$1" '$1 == k { w = $2; c = $3 + $4; n++
+		if (n == 1 || w < w0) w0 = w; if (n == 1 || w > w1) w1 = w
+		if (n == 1 || c < c0) c0 = c; if (n == 1 || c > c1) c1 = c }
+		END { printf "%.3f %.3f %.3f %.3f\n", w0, w1, c0, c1 }' "$times"
 }
 
 for b in build/flowctl build/bench/tool_pcap_read; do
@@ -60,10 +62,18 @@ events=$(build/flowctl replay "$pcap" | wc -l)
 l7=$(build/flowctl replay "$pcap" --type l7 | wc -l)
 json_mb=$(build/flowctl replay "$pcap" | wc -c)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-m_bare=$(measure "$runs" build/bench/tool_pcap_read "$pcap") || exit 1
-m_all=$(measure "$runs" build/flowctl replay "$pcap" -o json) || exit 1
-m_fields=$(measure "$runs" build/flowctl replay "$pcap" --type l7 --field-mask "$MASK") || exit 1
-m_tshark=$(measure "$tshark_runs" tshark -r "$pcap" -n -T fields "${TSHARK_FIELDS[@]}") || exit 1
+# Rounds of one run each, so that the commands compared share the
+# machine's moods (the read loop, bound by memory and the kernel's copy,
+# moves most with what else runs).
+for _ in $(seq "$runs"); do
+	run bare build/bench/tool_pcap_read "$pcap" || exit 1
+	run all build/flowctl replay "$pcap" -o json || exit 1
+	run fields build/flowctl replay "$pcap" --type l7 --field-mask "$MASK" || exit 1
+done
+for _ in $(seq "$tshark_runs"); do
+	run tshark tshark -r "$pcap" -n -T fields "${TSHARK_FIELDS[@]}" || exit 1
+done
+m_bare=$(summary bare) m_all=$(summary all) m_fields=$(summary fields) m_tshark=$(summary tshark)
 
 awk -v p="$packets" -v b="$bytes" -v e="$events" -v l7="$l7" -v j="$json_mb" -v s="$sessions" \
 	-v n="$runs" -v nt="$tshark_runs" -v load="$load" \
