@@ -66,8 +66,7 @@ mock_up() {
 	ip netns exec "$S" "$MOCK" -b 3 -w 120 "$@" >"$T_TMP/mock.out" 2>"$T_TMP/mock.err" &
 	MOCK_PID=$!
 	T_PIDS+=("$MOCK_PID")
-	local i
-	for i in $(seq 150); do grep -q '^bootstrap=' "$T_TMP/mock.out" && break; sleep 0.1; done
+	wait_until 15 line_written "$T_TMP/mock.out" '^bootstrap='
 	local ports
 	ports=$(sed -n 's/^bootstrap=//p' "$T_TMP/mock.out" | tr ',' '\n' | sed 's/.*://')
 	[ "$(echo "$ports" | wc -l)" = 3 ] || die "mock cluster did not start: out=[$(cat "$T_TMP/mock.out")] err=[$(cat "$T_TMP/mock.err")] alive=$(kill -0 "$MOCK_PID" 2>/dev/null && echo yes)"

@@ -73,6 +73,12 @@ wait_until() {
 	done
 }
 
+# line_written FILE PATTERN: FILE has a line matching PATTERN and ends with
+# a newline (a reader can see a line its writer has not finished).
+line_written() {
+	grep -q "$2" "$1" && [ -z "$(tail -c1 "$1")" ]
+}
+
 # offloads_off NS DEV: no segmentation or receive offloads, so each packet on
 # the wire is one packet at the XDP/TC hooks and in tcpdump.
 offloads_off() {
@@ -208,7 +214,7 @@ kafka_start() {
 	done
 	bg ip netns exec "$sns" "$BUILD/tools/kafka_mock" -b 1 "$@" >"$T_TMP/kafka-$sns.out" 2>"$T_TMP/kafka-$sns.err"
 	KAFKA_PID=$BG_PID
-	wait_until 10 grep -q '^bootstrap=' "$T_TMP/kafka-$sns.out" || return 1
+	wait_until 10 line_written "$T_TMP/kafka-$sns.out" '^bootstrap=' || return 1
 	port=$(sed -n 's/^bootstrap=.*://p' "$T_TMP/kafka-$sns.out")
 	ip netns exec "$sns" nft -f - <<-NFT || return 1
 	table ip flowd_kafka {
