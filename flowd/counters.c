@@ -10,7 +10,7 @@ size_t flowd_counters(const struct datapath *dp, const struct poller *p, const s
 #define ADD(nm, v, k)                                                       \
 	do {                                                                \
 		if (n < max)                                                \
-			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .kernel = (k) }; \
+			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .sparse = (k) }; \
 	} while (0)
 	const struct poller_stats *ps = poller_stats(p);
 	const struct output_stats *os = output_stats(o);
@@ -39,7 +39,7 @@ void flowd_counters_log(FILE *f, const struct flowd_counter *c, size_t n, int al
 {
 	fprintf(f, "flowd: counters:");
 	for (size_t i = 0; i < n; i++)
-		if (all || !c[i].kernel || c[i].value)
+		if (all || !c[i].sparse || c[i].value)
 			fprintf(f, " %s%s=%llu", c[i].prefix ? c[i].prefix : "", c[i].name,
 			        (unsigned long long)c[i].value);
 	fputc('\n', f);

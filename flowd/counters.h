@@ -18,7 +18,8 @@
 struct flowd_counter {
 	const char *name;
 	uint64_t value;
-	int kernel;          /* 1: counted by the BPF programs */
+	int sparse;          /* 1: the periodic log shows it only when non-zero (the
+	                      * kernel's counters, the pipelines' pipeline.*) */
 	const char *prefix;  /* printed before name; NULL: none */
 };
 
@@ -30,8 +31,9 @@ struct enrich;
 size_t flowd_counters(const struct datapath *dp, const struct poller *p, const struct output *o,
                       const struct enrich *en, struct flowd_counter *out, size_t max);
 
-/* One line "flowd: counters: name=value ..." to f. all = 0: only non-zero
- * kernel counters (the periodic line); all = 1: everything (exit). */
+/* One line "flowd: counters: name=value ..." to f. all = 0: sparse
+ * counters only when non-zero (the periodic line); all = 1: everything
+ * (exit). */
 void flowd_counters_log(FILE *f, const struct flowd_counter *c, size_t n, int all);
 
 #endif /* FLOWD_COUNTERS_H */

@@ -563,7 +563,7 @@ size_t enrich_counters(const struct enrich *en, struct flowd_counter *out, size_
 #define ADD(nm, v, k)                                                       \
 	do {                                                                \
 		if (n < max)                                                \
-			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .kernel = (k) }; \
+			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .sparse = (k) }; \
 	} while (0)
 	ADD("policy_revision", en->pol ? policy_revision(en->pol) : 0, 0);
 	ADD("reloads", en->st.reloads, 0);

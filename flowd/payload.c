@@ -417,7 +417,7 @@ size_t payload_counters(const struct payload *p, struct flowd_counter *out, size
 #define ADD(nm, v, kern)                                                         \
 	do {                                                                     \
 		if (n < max)                                                     \
-			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .kernel = (kern) };  \
+			out[n++] = (struct flowd_counter){ .name = (nm), .value = (v), .sparse = (kern) };  \
 	} while (0)
 	if (!p)
 		return n;
@@ -455,7 +455,7 @@ static size_t pipelines_counters(const struct payload *p, struct flowd_counter *
 			if (j < n)
 				out[j].value += pc[i].value;
 			else if (n < max)
-				out[n++] = (struct flowd_counter){ pc[i].name, pc[i].value, 0, "pipeline." };
+				out[n++] = (struct flowd_counter){ pc[i].name, pc[i].value, 1, "pipeline." };
 		}
 	}
 	return n;
