@@ -241,17 +241,21 @@ static size_t utf8_len(const unsigned char *p)
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/* Length of the prefix of p[0..n) that is copied as is (no byte of
- * esc_class). 16 bytes at a time where SSE2 is there: as signed bytes,
- * controls and every byte >= 0x80 are below 0x20. */
+/* Copies p[0..n) to dst (which has room for n bytes) and returns the length
+ * of its prefix that needs no escaping (no byte of esc_class): n for most
+ * strings, which are then written. One pass, without calls: 16 bytes at a
+ * time where SSE2 is there, and shorter strings (addresses, names) as two
+ * overlapping 8- or 4-byte words, so nothing is read outside p[0..n).
+ * Bytes from the first special one on may be copied too: the caller writes
+ * over them. */
 #ifdef __SSE2__
-/* Bit k set when byte k of the 16 at p needs attention. */
-static inline unsigned special16(const unsigned char *p)
+/* Bit k set when byte k of v needs attention: as signed bytes, controls
+ * and every byte >= 0x80 are below 0x20. */
+static inline unsigned special16(__m128i v)
 {
 	const __m128i lim = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
 	              bslash = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'),
 	              gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, lim), _mm_cmpeq_epi8(v, quote));
 	m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, lt)));
 	m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, amp)));
@@ -259,45 +263,67 @@ static inline unsigned special16(const unsigned char *p)
 }
 #endif
 
-static size_t plain_prefix(const unsigned char *p, size_t n)
+static size_t plain_prefix_slow(const unsigned char *p, size_t n)
 {
-#ifdef __SSE2__
-	unsigned bits;
-	if (n < 16) {
-		/* short strings (addresses, names) padded into one block; the
-		 * padding (NULs) is masked off */
-		unsigned char tmp[16] = { 0 };
-		memcpy(tmp, p, n);
-		bits = special16(tmp) & ((1u << n) - 1);
-		return bits ? (size_t)__builtin_ctz(bits) : n;
-	}
-	size_t i = 0;
-	for (; i + 16 <= n; i += 16)
-		if ((bits = special16(p + i)))
-			return i + (size_t)__builtin_ctz(bits);
-	if (i == n)
-		return n;
-	/* the tail: the last 16 bytes, of which those before i were seen */
-	bits = special16(p + n - 16) >> (16 - (n - i));
-	return bits ? i + (size_t)__builtin_ctz(bits) : n;
-#else
 	for (size_t i = 0; i < n; i++)
 		if (esc_class[p[i]])
 			return i;
 	return n;
+}
+
+static inline size_t copy_plain(char *dst, const unsigned char *p, size_t n)
+{
+#ifdef __SSE2__
+	if (n >= 16) {
+		size_t i = 0;
+		unsigned bits;
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			_mm_storeu_si128((__m128i *)(void *)(dst + i), v);
+			if ((bits = special16(v)))
+				return i + (size_t)__builtin_ctz(bits);
+		}
+		if (i == n)
+			return n;
+		/* the tail: the last 16 bytes, of which those before i were seen */
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), v);
+		bits = special16(v) >> (16 - (n - i));
+		return bits ? i + (size_t)__builtin_ctz(bits) : n;
+	}
+	if (n >= 8) {
+		uint64_t lo, hi;
+		memcpy(&lo, p, 8);
+		memcpy(&hi, p + n - 8, 8);
+		memcpy(dst, &lo, 8);
+		memcpy(dst + n - 8, &hi, 8);
+		return special16(_mm_set_epi64x((long long)hi, (long long)lo)) ? plain_prefix_slow(p, n) : n;
+	}
+	if (n >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		/* the upper 8 bytes are zeros, which count as controls: masked off */
+		memcpy(dst, &lo, 4);
+		memcpy(dst + n - 4, &hi, 4);
+		return special16(_mm_set_epi32(0, 0, (int)hi, (int)lo)) & 0xff ? plain_prefix_slow(p, n) : n;
+	}
 #endif
+	size_t plain = plain_prefix_slow(p, n);
+	memcpy(dst, p, plain);
+	return plain;
 }
 
 static void w_str(struct jw *w, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t len = strlen((const char *)p), plain = plain_prefix(p, len);
+	size_t len = strlen((const char *)p);
 	/* the common case: nothing to escape, one copy */
 	if ((size_t)(w->end - w->o) < len + 2 && !jw_grow(w, len + 2))
 		return;
 	char *o = w->o;
 	o[0] = '"';
-	memcpy(o + 1, p, plain);
+	size_t plain = copy_plain(o + 1, p, len);
 	w->o += plain + 1;
 	if (plain == len) {
 		o[plain + 1] = '"';
