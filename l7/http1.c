@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum h1_mode {
 	M_PARSE,          /* llhttp has the stream */
@@ -235,8 +234,10 @@ static void msg_reset(struct h1_dir *d)
 	d->body_bytes = d->gap_bytes = 0;
 }
 
-/* Appends to the header buffer within max_header_bytes; false once full. */
-static bool buf_put(struct h1_state *st, struct h1_dir *d, const char *at, size_t n)
+/* buf_put() when the bytes do not fit the buffer as it is: grow it, or
+ * mark the message truncated at max_header_bytes. */
+static __attribute__((noinline)) bool buf_put_grow(struct h1_state *st, struct h1_dir *d,
+                                                   const char *at, size_t n)
 {
 	if (d->truncated)
 		return false;
@@ -246,22 +247,44 @@ static bool buf_put(struct h1_state *st, struct h1_dir *d, const char *at, size_
 		d->truncated = true;
 		return false;
 	}
-	if (d->len + n > d->cap) {
-		size_t cap = d->cap ? d->cap : 512;
-		while (cap < d->len + n)
-			cap *= 2;
-		if (cap > st->max_header_bytes)
-			cap = st->max_header_bytes;
-		char *b = realloc(d->buf, cap);
-		if (!b) {
-			d->truncated = true;
-			return false;
-		}
-		d->buf = b;
-		d->cap = cap;
+	size_t cap = d->cap ? d->cap : 512;
+	while (cap < d->len + n)
+		cap *= 2;
+	if (cap > st->max_header_bytes)
+		cap = st->max_header_bytes;
+	char *b = realloc(d->buf, cap);
+	if (!b) {
+		d->truncated = true;
+		return false;
 	}
+	d->buf = b;
+	d->cap = cap;
 	memcpy(d->buf + d->len, at, n);
 	d->len += n;
+	return true;
+}
+
+/* Appends to the header buffer within max_header_bytes; false once full.
+ * Runs for every URL, header name and value: the common case (room in the
+ * buffer, which never exceeds max_header_bytes) inline. */
+static inline bool buf_put(struct h1_state *st, struct h1_dir *d, const char *at, size_t n)
+{
+	if (d->truncated || n > d->cap - d->len)
+		return buf_put_grow(st, d, at, n);
+	memcpy(d->buf + d->len, at, n);
+	d->len += n;
+	return true;
+}
+
+/* strncasecmp(s, lower, n) == 0 for a lower-case ASCII name, without the
+ * library call (names are compared for every header of every message). */
+static inline bool name_is(const char *s, const char *lower, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != (unsigned char)lower[i])
+			return false;
+	}
 	return true;
 }
 
@@ -293,7 +316,7 @@ static const struct h1_hdr *find_hdr(const struct h1_dir *d, const char *name)
 	size_t n = strlen(name);
 	for (size_t i = 0; i < d->n_hdrs; i++) {
 		const struct h1_hdr *h = &d->hdrs[i];
-		if (h->name_len == n && strncasecmp(d->buf + h->name_off, name, n) == 0)
+		if (h->name_len == n && name_is(d->buf + h->name_off, name, n))
 			return h;
 	}
 	return NULL;
@@ -313,10 +336,10 @@ static void find_req_hdrs(const struct h1_dir *d, struct req_hdrs *r)
 		const char *nm = d->buf + h->name_off;
 		const struct h1_hdr **slot = NULL;
 		switch (h->name_len) {
-		case 4: slot = strncasecmp(nm, "host", 4) == 0 ? &r->host : NULL; break;
-		case 6: slot = strncasecmp(nm, "expect", 6) == 0 ? &r->expect : NULL; break;
-		case 7: slot = strncasecmp(nm, "upgrade", 7) == 0 ? &r->upgrade : NULL; break;
-		case 12: slot = strncasecmp(nm, "x-request-id", 12) == 0 ? &r->xrid : NULL; break;
+		case 4: slot = name_is(nm, "host", 4) ? &r->host : NULL; break;
+		case 6: slot = name_is(nm, "expect", 6) ? &r->expect : NULL; break;
+		case 7: slot = name_is(nm, "upgrade", 7) ? &r->upgrade : NULL; break;
+		case 12: slot = name_is(nm, "x-request-id", 12) ? &r->xrid : NULL; break;
 		}
 		if (slot && !*slot)
 			*slot = h;
@@ -331,7 +354,7 @@ static bool hdr_has_token(const struct h1_dir *d, const struct h1_hdr *h, const 
 		return false;
 	hdr_value(d, h, &v, &n);
 	for (size_t i = 0; i + tl <= n; i++) {
-		if (strncasecmp(v + i, tok, tl) == 0 && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
+		if (name_is(v + i, tok, tl) && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
 		    (i + tl == n || v[i + tl] == ',' || v[i + tl] == ' '))
 			return true;
 	}
@@ -389,7 +412,7 @@ static void set_headers(struct h1_state *st, struct h1_dir *d, struct flow_event
 	/* obs-fold continuation chunks were joined as sent; OWS trimmed here */
 	for (size_t i = 0; i < d->n_hdrs; i++) {
 		const struct h1_hdr *h = &d->hdrs[i];
-		if (h->name_len == 4 && strncasecmp(d->buf + h->name_off, "host", 4) == 0)
+		if (h->name_len == 4 && name_is(d->buf + h->name_off, "host", 4))
 			continue;
 		in[n].name = d->buf + h->name_off;
 		in[n].name_len = h->name_len;
