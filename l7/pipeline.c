@@ -1159,7 +1159,7 @@ static struct conn *conn_new(struct pipeline *p, const struct pkt_info *pi, uint
 		p->c.table_full++;
 		return NULL;
 	}
-	if (p->n_conns > p->mask && p->mask + 1 < p->max_buckets)
+	if (p->n_conns > p->mask / 2 && p->mask + 1 < p->max_buckets)
 		table_grow(p);
 	struct conn *c = conn_alloc(p);
 	if (!c) {
@@ -1645,7 +1645,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, pipeline_sink_f
 	p->l7cfg.no_headers = cfg->no_http_headers;
 
 	p->max_buckets = 1024;
-	while (p->max_buckets < cfg->max_flows && p->max_buckets < ((size_t)1 << 22))
+	while (p->max_buckets < 2 * cfg->max_flows && p->max_buckets < ((size_t)1 << 23))
 		p->max_buckets <<= 1;
 	if (!(p->buckets = calloc(1024, sizeof(*p->buckets))))
 		goto fail;
