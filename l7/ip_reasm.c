@@ -6,6 +6,7 @@
  * at the tail in the common in-order case.
  */
 #include "ip_reasm.h"
+#include "hash_mix.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -117,16 +118,6 @@ void ip_reasm_free(struct ip_reasm *r)
 	free(r);
 }
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint32_t key_hash(const struct ip_frag *f)
 {
 	uint64_t w[4];
@@ -134,7 +125,7 @@ static uint32_t key_hash(const struct ip_frag *f)
 	memcpy(w + 2, f->daddr, 16);
 	uint64_t h = (uint64_t)f->id << 16 | (uint64_t)f->family << 8 | f->proto;
 	for (int i = 0; i < 4; i++)
-		h = mix64(h ^ w[i]);
+		h = hash_mix64(h ^ w[i]);
 	return (uint32_t)h;
 }
 
