@@ -276,27 +276,42 @@ static uint64_t splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* x as 8 lower-case hex digits, without a table or a loop: each nibble
+ * spread to its own byte, then '0' or 'a' - 10 added to all eight at once. */
+static inline void hex8(uint32_t x, char out[8])
+{
+	uint64_t v = x;
+	v = (v | v << 16) & 0x0000ffff0000ffffull;
+	v = (v | v << 8) & 0x00ff00ff00ff00ffull;
+	v = (v | v << 4) & 0x0f0f0f0f0f0f0f0full;
+	uint64_t letter = ((v + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+	v += 0x3030303030303030ull + letter * ('a' - '0' - 10);
+	v = __builtin_bswap64(v);   /* the most significant nibble first */
+	memcpy(out, &v, 8);
+}
+
 /* UUID version 4 layout, derived from the seed and the event's sequence
- * number instead of randomness: the same input gives the same uuids. */
+ * number instead of randomness: the same input gives the same uuids.
+ * Every event has one: written 8 digits at a time. */
 static void make_uuid(char out[37], uint64_t seed, uint64_t seq)
 {
 	uint64_t hi = splitmix64(seed ^ splitmix64(seq));
 	uint64_t lo = splitmix64(hi ^ seq);
-	uint8_t b[16];
-	for (int i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(hi >> (56 - 8 * i));
-		b[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	/* every event has one: a byte at a time, dashes at fixed places */
-	static const char hex[] = "0123456789abcdef";
-	static const uint8_t at[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
-	for (int i = 0; i < 16; i++) {
-		out[at[i]] = hex[b[i] >> 4];
-		out[at[i] + 1] = hex[b[i] & 15];
-	}
-	out[8] = out[13] = out[18] = out[23] = '-';
+	hi = (hi & ~0xf000ull) | 0x4000ull;                   /* version 4 */
+	lo = (lo & ~(0xc0ull << 56)) | (0x80ull << 56);       /* variant 1 */
+	char t[8];
+	hex8((uint32_t)(hi >> 32), out);
+	out[8] = '-';
+	hex8((uint32_t)hi, t);
+	memcpy(out + 9, t, 4);
+	out[13] = '-';
+	memcpy(out + 14, t + 4, 4);
+	out[18] = '-';
+	hex8((uint32_t)(lo >> 32), t);
+	memcpy(out + 19, t, 4);
+	out[23] = '-';
+	memcpy(out + 24, t + 4, 4);
+	hex8((uint32_t)lo, out + 28);
 	out[36] = '\0';
 }
 
