@@ -160,10 +160,14 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+/* Numbers are written right-aligned at buf[20], then copied as 20 bytes
+ * whatever their length: one fixed-size move instead of a memcpy call
+ * (the bytes past the number are written over by what follows). */
 static void w_u64(struct jw *w, uint64_t v)
 {
-	char buf[20];
-	size_t i = sizeof(buf);
+	char buf[40];
+	memset(buf + 20, 0, 20);
+	size_t i = 20;
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
 		v /= 100;
@@ -176,7 +180,10 @@ static void w_u64(struct jw *w, uint64_t v)
 	} else {
 		buf[--i] = (char)('0' + v);
 	}
-	w_raw(w, buf + i, sizeof(buf) - i);
+	if ((size_t)(w->end - w->o) < 20 && !jw_grow(w, 20))
+		return;
+	memcpy(w->o, buf + i, 20);
+	w->o += 20 - i;
 }
 
 static void w_i64(struct jw *w, int64_t v)
@@ -502,7 +509,7 @@ size_t fe_format_rfc3339(uint64_t ns, char buf[32])
 static _Thread_local struct {
 	uint64_t ns;
 	size_t len;          /* 0: nothing kept */
-	char text[34];       /* quoted */
+	char text[40];       /* quoted (at most 32 bytes) */
 } w_time_last;
 
 static void w_time(struct jw *w, uint64_t ns)
@@ -514,7 +521,11 @@ static void w_time(struct jw *w, uint64_t ns)
 		w_time_last.len = n + 2;
 		w_time_last.ns = ns;
 	}
-	w_raw(w, w_time_last.text, w_time_last.len);
+	/* copied as 32 bytes whatever its length: a fixed-size move */
+	if ((size_t)(w->end - w->o) < 32 && !jw_grow(w, 32))
+		return;
+	memcpy(w->o, w_time_last.text, 32);
+	w->o += w_time_last.len;
 }
 
 /* --- field masks ---------------------------------------------------------------- */
