@@ -67,12 +67,23 @@ const char *fe_strdup(struct flow_event *ev, const char *s)
 	return s ? fe_strndup(ev, s, strlen(s)) : NULL;
 }
 
+/* The pointers and the strings in one piece of the arena (events carry a
+ * name list per address). */
 const char **fe_strv(struct flow_event *ev, const char *const *src, size_t n)
 {
-	const char **v = fe_alloc(ev, n * sizeof(*v));
-	for (size_t i = 0; v && i < n; i++)
-		if (!(v[i] = fe_strdup(ev, src[i])))
-			return NULL;
+	size_t bytes = n * sizeof(char *);
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(src[i]) + 1;
+	const char **v = fe_alloc_raw(ev, bytes);
+	if (!v)
+		return NULL;
+	char *s = (char *)(v + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(src[i]) + 1;
+		memcpy(s, src[i], len);
+		v[i] = s;
+		s += len;
+	}
 	return v;
 }
 
