@@ -39,29 +39,39 @@ static void sb_fini(struct sb *s)
 		free(s->p);
 }
 
-static void sb_put(struct sb *s, const char *p, size_t n)
+/* sb_put() when the bytes do not fit: grow (off the local buffer). */
+static __attribute__((noinline)) void sb_put_grow(struct sb *s, const char *p, size_t n)
 {
 	if (s->oom)
 		return;
-	if (s->cap - s->len < n) {
-		size_t cap = s->cap * 2;
-		while (cap - s->len < n)
-			cap *= 2;
-		char *np = s->p == s->local ? malloc(cap) : realloc(s->p, cap);
-		if (!np) {
-			s->oom = true;
-			return;
-		}
-		if (s->p == s->local)
-			memcpy(np, s->local, s->len);
-		s->p = np;
-		s->cap = cap;
+	size_t cap = s->cap * 2;
+	while (cap - s->len < n)
+		cap *= 2;
+	char *np = s->p == s->local ? malloc(cap) : realloc(s->p, cap);
+	if (!np) {
+		s->oom = true;
+		return;
+	}
+	if (s->p == s->local)
+		memcpy(np, s->local, s->len);
+	s->p = np;
+	s->cap = cap;
+	memcpy(s->p + s->len, p, n);
+	s->len += n;
+}
+
+/* Inline, so that the literals of a Summary are copied by known length. */
+static inline void sb_put(struct sb *s, const char *p, size_t n)
+{
+	if (s->oom || s->cap - s->len < n) {
+		sb_put_grow(s, p, n);
+		return;
 	}
 	memcpy(s->p + s->len, p, n);
 	s->len += n;
 }
 
-static void sb_str(struct sb *s, const char *p)
+static inline void sb_str(struct sb *s, const char *p)
 {
 	if (p)
 		sb_put(s, p, strlen(p));
