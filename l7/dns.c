@@ -86,8 +86,9 @@ static const bool label_special[256] = {
 /* miekg/dns UnpackDomainName: follows compression pointers (forward ones
  * too, at most DNS_MAX_PTRS), rejects names over 255 wire octets and the
  * extended label types. Writes the presentation form with trailing dot to
- * out (DNS_NAME_MAX); *next is the offset after the name where it was read.
- * Returns false if the name is malformed. */
+ * out (DNS_NAME_MAX), or only checks the name when out is NULL (probes);
+ * *next is the offset after the name where it was read. Returns false if
+ * the name is malformed. */
 static bool dns_name(const uint8_t *msg, size_t len, size_t off, char *out, size_t *next)
 {
 	size_t o = 0, end = 0;
@@ -104,7 +105,7 @@ static bool dns_name(const uint8_t *msg, size_t len, size_t off, char *out, size
 			budget -= c + 1;
 			if (budget <= 0)
 				return false;
-			for (size_t i = 0; i < c; i++) {
+			for (size_t i = 0; out && i < c; i++) {
 				uint8_t b = msg[off + i];
 				if (b >= ' ' && b <= '~' && !label_special[b]) {
 					out[o++] = (char)b;
@@ -118,7 +119,8 @@ static bool dns_name(const uint8_t *msg, size_t len, size_t off, char *out, size
 					out[o++] = (char)('0' + b % 10);
 				}
 			}
-			out[o++] = '.';
+			if (out)
+				out[o++] = '.';
 			off += c;
 		} else if ((c & 0xC0) == 0xC0) {
 			if (off >= len)
@@ -135,9 +137,11 @@ static bool dns_name(const uint8_t *msg, size_t len, size_t off, char *out, size
 	}
 	if (ptrs == 0)
 		end = off;
-	if (o == 0)
-		out[o++] = '.';
-	out[o] = '\0';
+	if (out) {
+		if (o == 0)
+			out[o++] = '.';
+		out[o] = '\0';
+	}
 	*next = end;
 	return true;
 }
@@ -572,7 +576,6 @@ static int dns_shape(const uint8_t *m, size_t len, size_t msg_len, bool mdns)
 	if (!qr && opcode == 0 && !mdns && (an > 0 || ns > 0))
 		return 0;
 	if (qd > 0) {
-		char name[DNS_NAME_MAX];
 		size_t o;
 		/* NetBIOS name service speaks DNS's format with one 32-letter
 		 * label of 'A'..'P' (RFC 1002 first-level encoding): not DNS */
@@ -583,7 +586,7 @@ static int dns_shape(const uint8_t *m, size_t len, size_t msg_len, bool mdns)
 			if (k == 32)
 				return 0;
 		}
-		if (!dns_name(m, len, DNS_HDR_LEN, name, &o)) {
+		if (!dns_name(m, len, DNS_HDR_LEN, NULL, &o)) {
 			/* the question may simply not be in the bytes we have */
 			return len >= msg_len ? 0 : 30;
 		}
