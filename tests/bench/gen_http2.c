@@ -14,6 +14,7 @@
  * encoder (tests/unit/h2_build.h), so the dynamic table is in real use.
  */
 #include "../unit/h2_build.h"
+#include "gen_tcp.h"
 
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
@@ -23,112 +24,27 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
+	return gen_rnd(&rng, n);
 }
 
 struct tcpconn {
-	uint32_t cip, sip;
-	uint16_t cport, sport;
-	uint32_t cseq, sseq;
+	struct gen_tcp t;
 	nghttp2_hd_deflater *cdef, *sdef;
 	uint32_t next_sid;
 };
 
-static pcap_dumper_t *dumper;
-static uint64_t now_us = 1700000000ull * 1000000;
+static struct gen_out out = { .now_us = 1700000000ull * 1000000 };
 
-static uint16_t csum(const void *p, size_t n, uint32_t sum)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)b[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void packet(const struct tcpconn *c, int to_server, uint8_t flags, const uint8_t *data, size_t len)
-{
-	static uint8_t f[1600];
-	uint32_t src = to_server ? c->cip : c->sip, dst = to_server ? c->sip : c->cip;
-	uint16_t sp = to_server ? c->cport : c->sport, dp = to_server ? c->sport : c->cport;
-	uint32_t seq = htonl(to_server ? c->cseq : c->sseq), ack = htonl(to_server ? c->sseq : c->cseq);
-	memset(f, 0, 54);
-	memcpy(f, to_server ? "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01" :
-	                      "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
-	f[12] = 0x08;
-	uint8_t *ip = f + 14, *tcp = f + 34;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)((40 + len) >> 8);
-	ip[3] = (uint8_t)(40 + len);
-	ip[6] = 0x40;
-	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, &src, 4);
-	memcpy(ip + 16, &dst, 4);
-	uint16_t s = csum(ip, 20, 0);
-	ip[10] = (uint8_t)(s >> 8);
-	ip[11] = (uint8_t)s;
-	tcp[0] = (uint8_t)(sp >> 8);
-	tcp[1] = (uint8_t)sp;
-	tcp[2] = (uint8_t)(dp >> 8);
-	tcp[3] = (uint8_t)dp;
-	memcpy(tcp + 4, &seq, 4);
-	memcpy(tcp + 8, &ack, 4);
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	tcp[14] = 0xff;
-	tcp[15] = 0xff;
-	if (len)
-		memcpy(tcp + 20, data, len);
-	uint8_t ph[12];
-	memcpy(ph, &src, 4);
-	memcpy(ph + 4, &dst, 4);
-	ph[8] = 0;
-	ph[9] = 6;
-	ph[10] = (uint8_t)((20 + len) >> 8);
-	ph[11] = (uint8_t)(20 + len);
-	uint32_t sum = 0;
-	for (int i = 0; i < 12; i += 2)
-		sum += (uint32_t)(ph[i] << 8 | ph[i + 1]);
-	s = csum(tcp, 20 + len, sum);
-	tcp[16] = (uint8_t)(s >> 8);
-	tcp[17] = (uint8_t)s;
-	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)(54 + len), .len = (bpf_u_int32)(54 + len) };
-	h.ts.tv_sec = (time_t)(now_us / 1000000);
-	h.ts.tv_usec = (suseconds_t)(now_us % 1000000);
-	pcap_dump((u_char *)dumper, &h, f);
-	now_us += 3;
-}
-
-/* Send b in 1448-byte segments; the peer ACKs every other one. */
+/* Send b in segments; the peer ACKs. */
 static void send_bytes(struct tcpconn *c, int to_server, struct h2b *b)
 {
-	for (size_t off = 0; off < b->len; off += 1448) {
-		size_t n = b->len - off < 1448 ? b->len - off : 1448;
-		packet(c, to_server, 0x18, b->p + off, n);
-		if (to_server)
-			c->cseq += (uint32_t)n;
-		else
-			c->sseq += (uint32_t)n;
-		if ((off / 1448) % 2 == 1 || off + n == b->len)
-			packet(c, !to_server, 0x10, NULL, 0);
-	}
+	gen_tcp_send(&out, &c->t, to_server, b->p, b->len);
 	h2b_reset(b);
 }
 
 static void handshake(struct tcpconn *c)
 {
-	packet(c, 1, 0x02, NULL, 0);
-	c->cseq++;
-	packet(c, 0, 0x12, NULL, 0);
-	c->sseq++;
-	packet(c, 1, 0x10, NULL, 0);
+	gen_tcp_open(&out, &c->t);
 	struct h2b b = { 0 };
 	h2b_put(&b, H2B_PREFACE, 24);
 	uint16_t ids[2] = { 3, 4 };
@@ -198,7 +114,7 @@ static void exchange(struct tcpconn *c)
 		}
 	}
 	send_bytes(c, 1, &req);
-	now_us += 100 + rnd(2000);
+	out.now_us += 100 + rnd(2000);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (k + n / 2) % n;
 		if (grpc[i]) {
@@ -234,7 +150,7 @@ static void exchange(struct tcpconn *c)
 	send_bytes(c, 0, &resp);
 	h2b_free(&req);
 	h2b_free(&resp);
-	now_us += 50 + rnd(500);
+	out.now_us += 50 + rnd(500);
 }
 
 int main(int argc, char **argv)
@@ -247,16 +163,16 @@ int main(int argc, char **argv)
 	if (nconn < 1 || nconn > 250 || nex < 1)
 		return 2;
 	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
-	dumper = pcap_dump_open(p, argv[1]);
-	if (!dumper) {
+	out.dumper = pcap_dump_open(p, argv[1]);
+	if (!out.dumper) {
 		fprintf(stderr, "gen_http2: %s\n", pcap_geterr(p));
 		return 1;
 	}
 	memset(body, 'b', sizeof(body));
 	struct tcpconn *cs = calloc((size_t)nconn, sizeof(*cs));
 	for (int i = 0; i < nconn; i++) {
-		cs[i] = (struct tcpconn){ htonl(0xc6120100u + 1 + (uint32_t)i), htonl(0xc6120002u),
-		                          (uint16_t)(40000 + i), 8080, 1000u * (uint32_t)i, 7000u * (uint32_t)i,
+		cs[i] = (struct tcpconn){ { htonl(0xc6120100u + 1 + (uint32_t)i), htonl(0xc6120002u),
+		                            (uint16_t)(40000 + i), 8080, 1000u * (uint32_t)i, 7000u * (uint32_t)i },
 		                          NULL, NULL, 1 };
 		nghttp2_hd_deflate_new(&cs[i].cdef, 4096);
 		nghttp2_hd_deflate_new(&cs[i].sdef, 4096);
@@ -266,15 +182,11 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nconn; i++)
 			exchange(&cs[i]);
 	for (int i = 0; i < nconn; i++) {
-		packet(&cs[i], 1, 0x11, NULL, 0);
-		cs[i].cseq++;
-		packet(&cs[i], 0, 0x11, NULL, 0);
-		cs[i].sseq++;
-		packet(&cs[i], 1, 0x10, NULL, 0);
+		gen_tcp_close(&out, &cs[i].t);
 		nghttp2_hd_deflate_del(cs[i].cdef);
 		nghttp2_hd_deflate_del(cs[i].sdef);
 	}
-	pcap_dump_close(dumper);
+	pcap_dump_close(out.dumper);
 	pcap_close(p);
 	free(cs);
 	return 0;

@@ -14,6 +14,7 @@
  * encodings of tests/unit/kafka_build.h.
  */
 #include "../unit/kafka_build.h"
+#include "gen_tcp.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -27,10 +28,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
+	return gen_rnd(&rng, n);
 }
 
 static const char *const TOPICS[] = { "orders", "payments", "shipments", "clicks",
@@ -38,99 +36,12 @@ static const char *const TOPICS[] = { "orders", "payments", "shipments", "clicks
 #define NT 6
 static uint8_t topic_id[NT][16];
 
-struct tcpconn {
-	uint32_t cip, sip;
-	uint16_t cport, sport;
-	uint32_t cseq, sseq;
-};
-
-static pcap_dumper_t *dumper;
-static uint64_t now_us = 1700000000ull * 1000000;
-static uint64_t bytes_out;
-
-static uint16_t csum(const void *p, size_t n, uint32_t sum)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)b[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void packet(const struct tcpconn *c, int to_server, uint8_t flags, const uint8_t *data,
-                   size_t len)
-{
-	static uint8_t f[1600];
-	uint32_t src = to_server ? c->cip : c->sip, dst = to_server ? c->sip : c->cip;
-	uint16_t sp = to_server ? c->cport : c->sport, dp = to_server ? c->sport : c->cport;
-	uint32_t seq = to_server ? c->cseq : c->sseq, ack = to_server ? c->sseq : c->cseq;
-	memset(f, 0, 54);
-	memcpy(f, to_server ? "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02" :
-	                      "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	f[12] = 0x08;
-	uint8_t *ip = f + 14, *tcp = f + 34;
-	ip[0] = 0x45;
-	uint16_t tot = (uint16_t)(40 + len);
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[6] = 0x40;
-	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, &src, 4);
-	memcpy(ip + 16, &dst, 4);
-	uint16_t s = csum(ip, 20, 0);
-	ip[10] = (uint8_t)(s >> 8);
-	ip[11] = (uint8_t)s;
-	tcp[0] = (uint8_t)(sp >> 8);
-	tcp[1] = (uint8_t)sp;
-	tcp[2] = (uint8_t)(dp >> 8);
-	tcp[3] = (uint8_t)dp;
-	uint32_t nseq = htonl(seq), nack = htonl(ack);
-	memcpy(tcp + 4, &nseq, 4);
-	memcpy(tcp + 8, &nack, 4);
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	tcp[14] = 0xff;
-	tcp[15] = 0xff;
-	memcpy(tcp + 20, data, len);
-	/* TCP checksum over the pseudo header */
-	uint8_t ph[12];
-	memcpy(ph, &src, 4);
-	memcpy(ph + 4, &dst, 4);
-	ph[8] = 0;
-	ph[9] = 6;
-	ph[10] = (uint8_t)((20 + len) >> 8);
-	ph[11] = (uint8_t)(20 + len);
-	uint32_t sum = 0;
-	for (int i = 0; i < 12; i += 2)
-		sum += (uint32_t)(ph[i] << 8 | ph[i + 1]);
-	s = csum(tcp, 20 + len, sum);
-	tcp[16] = (uint8_t)(s >> 8);
-	tcp[17] = (uint8_t)s;
-	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)(54 + len), .len = (bpf_u_int32)(54 + len) };
-	h.ts.tv_sec = (time_t)(now_us / 1000000);
-	h.ts.tv_usec = (suseconds_t)(now_us % 1000000);
-	pcap_dump((u_char *)dumper, &h, f);
-	bytes_out += 54 + len;
-	now_us += 3;
-}
+static struct gen_out out = { .now_us = 1700000000ull * 1000000 };
 
 /* K holds one message: send it in segments, the peer ACKs. */
-static void send_msg(struct tcpconn *c, int to_server)
+static void send_msg(struct gen_tcp *c, int to_server)
 {
-	for (size_t off = 0; off < K.n; off += 1448) {
-		size_t n = K.n - off < 1448 ? K.n - off : 1448;
-		packet(c, to_server, 0x18, K.b + off, n);
-		if (to_server)
-			c->cseq += (uint32_t)n;
-		else
-			c->sseq += (uint32_t)n;
-		if ((off / 1448) % 2 == 1 || off + n == K.n)
-			packet(c, !to_server, 0x10, NULL, 0);
-	}
+	gen_tcp_send(&out, c, to_server, K.b, K.n);
 	K.n = 0;
 }
 
@@ -149,7 +60,7 @@ static void pick_topics(int n, int *out)
 	}
 }
 
-static void produce(struct tcpconn *c, int32_t corr)
+static void produce(struct gen_tcp *c, int32_t corr)
 {
 	int v = rnd(2) ? 9 : 7, fx = v >= 9, nt = 1 + (int)rnd(3), t[3];
 	pick_topics(nt, t);
@@ -169,7 +80,7 @@ static void produce(struct tcpconn *c, int32_t corr)
 	kb_tags_v(&K, fx);
 	kb_end(&K);
 	send_msg(c, 1);
-	now_us += 200 + rnd(3000);
+	out.now_us += 200 + rnd(3000);
 	kb_resp(&K, corr, fx);
 	kb_len_v(&K, fx, nt);
 	for (int i = 0; i < nt; i++) {
@@ -193,7 +104,7 @@ static void produce(struct tcpconn *c, int32_t corr)
 	send_msg(c, 0);
 }
 
-static void fetch(struct tcpconn *c, int32_t corr)
+static void fetch(struct gen_tcp *c, int32_t corr)
 {
 	int v = (int)(11 + rnd(3)), fx = v >= 12, nt = 1 + (int)rnd(4), t[4];
 	pick_topics(nt, t);
@@ -227,7 +138,7 @@ static void fetch(struct tcpconn *c, int32_t corr)
 	kb_tags_v(&K, fx);
 	kb_end(&K);
 	send_msg(c, 1);
-	now_us += 1000 + rnd(100000);
+	out.now_us += 1000 + rnd(100000);
 	kb_resp(&K, corr, fx);
 	kb_i32(&K, 0);
 	kb_i16(&K, 0);
@@ -255,7 +166,7 @@ static void fetch(struct tcpconn *c, int32_t corr)
 	send_msg(c, 0);
 }
 
-static void metadata(struct tcpconn *c, int32_t corr, int v)
+static void metadata(struct gen_tcp *c, int32_t corr, int v)
 {
 	int fx = v >= 9;
 	kb_req(&K, 3, (int16_t)v, corr, "bench-client", fx ? 2 : 1);
@@ -267,7 +178,7 @@ static void metadata(struct tcpconn *c, int32_t corr, int v)
 	kb_tags_v(&K, fx);
 	kb_end(&K);
 	send_msg(c, 1);
-	now_us += 300;
+	out.now_us += 300;
 	kb_resp(&K, corr, fx);
 	kb_i32(&K, 0);
 	kb_len_v(&K, fx, 3);
@@ -308,14 +219,14 @@ static void metadata(struct tcpconn *c, int32_t corr, int v)
 	send_msg(c, 0);
 }
 
-static void small(struct tcpconn *c, int32_t corr, int16_t key, int16_t ver)
+static void small(struct gen_tcp *c, int32_t corr, int16_t key, int16_t ver)
 {
 	kb_req(&K, key, ver, corr, "bench-consumer", 2);
 	kb_cstr(&K, "bench-group");
 	kb_fill(&K, 40, 0);
 	kb_end(&K);
 	send_msg(c, 1);
-	now_us += 150;
+	out.now_us += 150;
 	kb_resp(&K, corr, 1);
 	kb_i32(&K, 0);
 	kb_i16(&K, 0);
@@ -339,24 +250,20 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 16; i++)
 			topic_id[t][i] = (uint8_t)(t * 31 + i * 7 + 1);
 	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
-	dumper = p ? pcap_dump_open(p, argv[1]) : NULL;
-	if (!dumper) {
+	out.dumper = p ? pcap_dump_open(p, argv[1]) : NULL;
+	if (!out.dumper) {
 		fprintf(stderr, "gen_kafka: %s: %s\n", argv[1], p ? pcap_geterr(p) : "pcap");
 		return 1;
 	}
 	uint64_t requests = 0;
 	for (int i = 0; i < conns; i++) {
-		struct tcpconn c = {
+		struct gen_tcp c = {
 			.cip = htonl(0xc6120100u | (uint32_t)(i % 250 + 2)),
 			.sip = htonl(0xc612000bu + (uint32_t)(i % 3)),
 			.cport = (uint16_t)(30000 + i), .sport = 9092,
 			.cseq = rnd(1u << 30), .sseq = rnd(1u << 30),
 		};
-		packet(&c, 1, 0x02, NULL, 0);
-		c.cseq++;
-		packet(&c, 0, 0x12, NULL, 0);
-		c.sseq++;
-		packet(&c, 1, 0x10, NULL, 0);
+		gen_tcp_open(&out, &c);
 		bool producer = i % 3 == 0;
 		int32_t corr = 1;
 		metadata(&c, corr++, producer ? 9 : 12);
@@ -371,15 +278,11 @@ int main(int argc, char **argv)
 			else
 				fetch(&c, corr++);
 		}
-		packet(&c, 1, 0x11, NULL, 0);
-		c.cseq++;
-		packet(&c, 0, 0x11, NULL, 0);
-		c.sseq++;
-		packet(&c, 1, 0x10, NULL, 0);
+		gen_tcp_close(&out, &c);
 	}
-	pcap_dump_close(dumper);
+	pcap_dump_close(out.dumper);
 	pcap_close(p);
 	printf("%s: %d connections, %llu requests, %llu responses, %.1f MB\n", argv[1], conns,
-	       (unsigned long long)requests, (unsigned long long)requests, bytes_out / 1e6);
+	       (unsigned long long)requests, (unsigned long long)requests, out.bytes / 1e6);
 	return 0;
 }
