@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#define usage_error(...) cli_usage_error("observe", __VA_ARGS__)
+
 static const char observe_help_head[] =
 "NAME\n"
 "    flowctl observe - show network flows, filtered like `hubble observe`\n"
@@ -150,18 +152,6 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "flowctl observe: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, " (see flowctl observe --help)\n");
-	va_end(ap);
-	return EXIT_USAGE;
-}
-
 static void print_help(void)
 {
 	fputs(observe_help_head, stdout);
@@ -175,25 +165,6 @@ static void print_help(void)
 	fputs(observe_help_mid, stdout);
 	fputs(fe_filters_help, stdout);
 	fputs(observe_help_tail, stdout);
-}
-
-/* "--opt value" or "--opt=value"; *matched when argv[*i] is this option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
-{
-	size_t n = strlen(name);
-	*matched = false;
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=') {
-		*matched = true;
-		return argv[*i] + n + 1;
-	}
-	if (argv[*i][n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
 }
 
 static uint64_t wall_now(void)
@@ -257,37 +228,12 @@ static int parse_args(struct observe *o, int argc, char **argv)
 			o->print_raw = true;
 			continue;
 		}
-		if (strcmp(a, "--print-node-name") == 0) {
-			o->popt.print_node_name = true;
+		int pr = cli_printer_option("observe", argc, argv, &i, &o->popt);
+		if (pr < 0)
+			return -pr;
+		if (pr)
 			continue;
-		}
-		if (strcmp(a, "--print-policy-names") == 0) {
-			o->popt.print_policy_names = true;
-			continue;
-		}
-		if (strcmp(a, "--numeric") == 0) {
-			o->popt.numeric = true;
-			continue;
-		}
-		if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0 || (strncmp(a, "-o", 2) == 0 && a[2])) {
-			if (strcmp(a, "-o") == 0) {
-				m = true;
-				v = i + 1 < argc ? argv[++i] : NULL;
-			} else if (a[1] == 'o') {
-				m = true;
-				v = a + 2;
-			} else {
-				v = opt_value(argc, argv, &i, "--output", &m);
-			}
-			if (m) {
-				if (!v)
-					return usage_error("%s needs a value", a);
-				if (fe_output_format_parse(v, &o->popt.format))
-					return usage_error("unknown output format \"%s\" (compact, dict, json, jsonpb, table)", v);
-				continue;
-			}
-		}
-#define VALUE_OPT(name) (v = opt_value(argc, argv, &i, name, &m), m)
+#define VALUE_OPT(name) (v = cli_opt_value(argc, argv, &i, name, &m), m)
 		if (VALUE_OPT("--last")) {
 			if (parse_count("--last", v, &o->last))
 				return EXIT_USAGE;
@@ -306,14 +252,6 @@ static int parse_args(struct observe *o, int argc, char **argv)
 				return usage_error("bad --until \"%s\": a duration (30s, 5m, 1h30m) or a time "
 				                   "(2006-01-02, 2006-01-02T15:04:05Z07:00, ...) is needed", v ? v : "");
 			until = v;
-		} else if (VALUE_OPT("--time-format")) {
-			if (!v || fe_time_format_parse(v, &o->popt.time_format))
-				return usage_error("unknown --time-format \"%s\" (StampMilli, YearMonthDay, "
-				                   "YearMonthDayHour, YearMonthDayHourMinute, RFC3339, RFC3339Milli, "
-				                   "RFC3339Micro, RFC3339Nano, RFC1123Z)", v ? v : "");
-		} else if (VALUE_OPT("--color")) {
-			if (!v || fe_color_mode_parse(v, &o->popt.color))
-				return usage_error("bad --color \"%s\" (auto, always, never)", v ? v : "");
 		} else if (VALUE_OPT("--socket")) {
 			if (!v || !*v)
 				return usage_error("--socket needs a path");

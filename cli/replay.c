@@ -26,6 +26,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define usage_error(...) cli_usage_error("replay", __VA_ARGS__)
+
 static const char replay_help[] =
 "NAME\n"
 "    flowctl replay - run the flowd pipeline on a capture file\n"
@@ -431,33 +433,6 @@ static void print_stats(struct replay *r)
 		fprintf(stderr, "%-40s %20" PRIu64 "\n", cs[i].name, cs[i].value);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "flowctl replay: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see flowctl replay --help)\n");
-	return EXIT_USAGE;
-}
-
-/* Value of an option given as "--opt value" or "--opt=value". */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
-{
-	size_t n = strlen(name);
-	*matched = false;
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=') {
-		*matched = true;
-		return argv[*i] + n + 1;
-	}
-	if (argv[*i][n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
 struct replay_args {
 	struct pipeline_config cfg;
 	struct fe_printer_options po;
@@ -529,37 +504,13 @@ static int parse_args(int argc, char **argv, struct replay_args *a, struct fe_fi
 			a->print_raw_filters = true;
 			continue;
 		}
-		if (strcmp(arg, "--print-node-name") == 0) {
-			a->po.print_node_name = true;
+		int pr = cli_printer_option("replay", argc, argv, &i, &a->po);
+		if (pr < 0)
+			return -pr;
+		if (pr)
 			continue;
-		}
-		if (strcmp(arg, "--print-policy-names") == 0) {
-			a->po.print_policy_names = true;
-			continue;
-		}
-		if (strcmp(arg, "--numeric") == 0) {
-			a->po.numeric = true;
-			continue;
-		}
-		if (strcmp(arg, "-o") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", arg);
-			v = argv[++i];
-			if (fe_output_format_parse(v, &a->po.format))
-				return usage_error("unknown output format \"%s\" (compact, dict, json, jsonpb, table)", v);
-			continue;
-		}
-#define VALUE_OPT(name) (v = opt_value(argc, argv, &i, name, &m), m)
-		if (VALUE_OPT("--output")) {
-			if (!v || fe_output_format_parse(v, &a->po.format))
-				return usage_error("unknown output format \"%s\" (compact, dict, json, jsonpb, table)", v ? v : "");
-		} else if (VALUE_OPT("--time-format")) {
-			if (!v || fe_time_format_parse(v, &a->po.time_format))
-				return usage_error("unknown time format \"%s\"", v ? v : "");
-		} else if (VALUE_OPT("--color")) {
-			if (!v || fe_color_mode_parse(v, &a->po.color))
-				return usage_error("bad --color \"%s\" (auto, always, never)", v ? v : "");
-		} else if (VALUE_OPT("--field-mask")) {
+#define VALUE_OPT(name) (v = cli_opt_value(argc, argv, &i, name, &m), m)
+		if (VALUE_OPT("--field-mask")) {
 			if (!v || append_ptr(&a->mask_paths, &a->n_mask_paths, v))
 				return usage_error("%s needs a value", "--field-mask");
 		} else if (VALUE_OPT("--node-name")) {
