@@ -56,13 +56,7 @@ static const char policy_help[] =
 "    flowctl policy check policy.yaml --identities ids.yaml\n"
 "    sudo flowctl policy load policy.yaml\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "flowctl policy: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see flowctl policy --help)\n");
-	return EXIT_USAGE;
-}
+#define usage_error(...) cli_usage_error("policy", __VA_ARGS__)
 
 /* Each line of a multi-line message, prefixed. */
 static void print_lines(const char *prefix, const char *msg)
